@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "flagwatch",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "flagwatch", targets: ["flagwatch"]),
+        .library(name: "AccessLogFormat", targets: ["AccessLogFormat"]),
+    ],
+    traits: [
+        .trait(name: "ISAL", description: "Inflate gzip input with ISA-L (libisal-dev) instead of zlib."),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Format compiler and zero-copy tokenizer: standard library only.
+        .target(name: "AccessLogFormat"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "LogSources", dependencies: ["CZlib"]),
+        .target(name: "FlagAggregation", dependencies: ["AccessLogFormat"]),
+        .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation"]),
+        .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "LogScan"]),
+        .executableTarget(
+            name: "flagwatch",
+            dependencies: [
+                "LogScan", "ScanReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "AccessLogFormatTests", dependencies: ["AccessLogFormat"]),
+        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
+        .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
+        .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports"]),
+    ]
+)
