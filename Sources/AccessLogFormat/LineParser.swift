@@ -1,0 +1,85 @@
+/// Parses lines with one format, or with the built-in format that fits (`--format auto`).
+///
+/// In auto mode the format is chosen from the first lines and chosen again whenever a line
+/// stops matching it: a log that spans an Istio upgrade changes format midway.
+public final class LineParser {
+    public let tokenizer: LineTokenizer
+    public let plans: [LinePlan]
+    public let isAutomatic: Bool
+    /// Index in `plans` of the format lines are parsed with now.
+    public private(set) var current = 0
+    /// Records parsed with each plan.
+    public private(set) var recordsByPlan: [Int]
+    /// Times the automatic choice changed after the first lines.
+    public private(set) var formatChanges = 0
+
+    public var currentPlan: LinePlan { plans[current] }
+
+    /// A parser for one fixed format.
+    public init(plan: LinePlan, tokenizer: LineTokenizer = LineTokenizer()) {
+        self.tokenizer = tokenizer
+        plans = [plan]
+        isAutomatic = false
+        recordsByPlan = [0]
+    }
+
+    /// A parser that picks among `plans`, in order of preference.
+    public init(choosingAmong plans: [LinePlan] = BuiltinFormat.allCases.map(\.plan), tokenizer: LineTokenizer = LineTokenizer()) {
+        precondition(!plans.isEmpty)
+        self.tokenizer = tokenizer
+        self.plans = plans
+        isAutomatic = true
+        recordsByPlan = Array(repeating: 0, count: plans.count)
+    }
+
+    /// Parses one line (without `\n`); nil means `tokenizer.record` holds it.
+    @inline(__always)
+    public func parse(_ line: UnsafeRawBufferPointer) -> MalformedReason? {
+        guard let failure = tokenizer.tokenize(line, plan: plans[current]) else {
+            recordsByPlan[current] &+= 1
+            return nil
+        }
+        guard isAutomatic, let better = bestPlan(for: line) else { return failure }
+        current = better
+        formatChanges += 1
+        _ = tokenizer.tokenize(line, plan: plans[current])
+        recordsByPlan[current] &+= 1
+        return nil
+    }
+
+    /// Chooses the format from up to `limit` lines at the start of `sample` (a buffer of whole
+    /// lines), before any is parsed. Returns false when no line fits any format.
+    @discardableResult
+    public func chooseFormat(from sample: UnsafeRawBufferPointer, limit: Int = 32) -> Bool {
+        guard isAutomatic, let base = sample.baseAddress else { return false }
+        var scores = Array(repeating: 0, count: plans.count)
+        var start = 0
+        var seen = 0
+        while start < sample.count, seen < limit {
+            let end = LineSplitter.newline(in: base, from: start, end: sample.count)
+            let line = UnsafeRawBufferPointer(rebasing: sample[start..<end])
+            start = end + 1
+            if line.isEmpty { continue }
+            seen += 1
+            for index in plans.indices where tokenizer.tokenize(line, plan: plans[index]) == nil {
+                // A format that needs no tolerance for extra fields fits better.
+                scores[index] += tokenizer.hadExtraFields ? 1 : 2
+            }
+        }
+        guard let best = scores.indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }),
+            scores[best] > 0
+        else { return false }
+        current = best
+        return true
+    }
+
+    /// The plan that parses `line` best: exactly if any does, else with extra fields.
+    private func bestPlan(for line: UnsafeRawBufferPointer) -> Int? {
+        var withExtras: Int?
+        for index in plans.indices where index != current && tokenizer.tokenize(line, plan: plans[index]) == nil {
+            if !tokenizer.hadExtraFields { return index }
+            if withExtras == nil { withExtras = index }
+        }
+        return withExtras
+    }
+}

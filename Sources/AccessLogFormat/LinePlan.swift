@@ -1,0 +1,146 @@
+/// A text format compiled into the steps the tokenizer executes.
+///
+/// Fields end where the literal that follows them starts. Consecutive quoted fields
+/// (`"%A%" "%B%"`) form a run that is split as a whole, so that a `"` a client put into a
+/// header value lands in that value instead of shifting every later field.
+public final class LinePlan: @unchecked Sendable {
+    struct Step {
+        enum Operation: UInt8 { case literal, field, quotedRun }
+        var operation: Operation
+        /// `.field`: the field; `.quotedRun`: first field of the run (fields are consecutive).
+        var slot: UInt16
+        var runLength: UInt16
+        /// Index within the run of the field that takes surplus quotes; `noFreeText` when
+        /// none does, and a surplus means the line does not follow the format.
+        var freeTextOffset: UInt16
+        static let noFreeText = UInt16.max
+        /// `.literal`: the bytes to match; otherwise the literal that ends the field or run
+        /// (count 0 at the end of the format).
+        var literalStart: UInt32
+        var literalCount: UInt32
+    }
+
+    /// The name reports show: a built-in name or `custom`.
+    public let name: String
+    public let formatString: String
+    /// Field kinds by slot.
+    public let fieldKinds: [FieldKind]
+    let fieldKindBuffer: UnsafeMutableBufferPointer<FieldKind>
+    let timeFormats: [StartTimeFormat]
+    /// Time format index per slot (only meaningful for `.startTime` slots).
+    let timeFormatOfSlot: [Int]
+    let steps: UnsafeMutableBufferPointer<Step>
+    let literals: UnsafeMutableBufferPointer<UInt8>
+    /// The first slot holding each kind, or -1.
+    let slotOfKind: [Int]
+
+    public func hasField(_ kind: FieldKind) -> Bool { slotOfKind[Int(kind.rawValue)] >= 0 }
+
+    /// The key `scan` groups by when not told: the cluster when the format has one.
+    public var defaultGroupKey: FieldKind { hasField(.upstreamCluster) ? .upstreamCluster : .authority }
+
+    public convenience init(formatString: String) throws(FormatError) {
+        try self.init(name: "custom", formatString: formatString)
+    }
+
+    public init(name: String, formatString: String) throws(FormatError) {
+        var elements = try FormatStringParser.parse(formatString)
+        if elements.isEmpty {
+            throw FormatError(message: "the format string has no operator", format: formatString, column: 1)
+        }
+        self.name = name
+        self.formatString = formatString
+        var kinds: [FieldKind] = []
+        var times: [StartTimeFormat] = []
+        var timeOfSlot: [Int] = []
+        var literalBytes: [UInt8] = []
+        var steps: [Step] = []
+
+        // A field is quoted when the literal before it ends with `"` and the one after starts with `"`.
+        func literal(at index: Int) -> [UInt8]? {
+            guard index >= 0, index < elements.count, case .literal(let bytes) = elements[index] else { return nil }
+            return bytes
+        }
+        func isQuoted(_ index: Int) -> Bool {
+            literal(at: index - 1)?.last == UInt8(ascii: "\"") && literal(at: index + 1)?.first == UInt8(ascii: "\"")
+        }
+        let separator = Array(#"" ""#.utf8)
+        // Drop a trailing `\n` typed as two characters on a command line.
+        if case .literal(var bytes) = elements.last, bytes.suffix(2) == [UInt8(ascii: "\\"), UInt8(ascii: "n")] {
+            bytes.removeLast(2)
+            elements[elements.count - 1] = .literal(bytes)
+            if bytes.isEmpty { elements.removeLast() }
+        }
+
+        var index = 0
+        while index < elements.count {
+            switch elements[index] {
+            case .literal(let bytes):
+                steps.append(Step(operation: .literal, slot: 0, runLength: 0, freeTextOffset: 0,
+                                  literalStart: UInt32(literalBytes.count), literalCount: UInt32(bytes.count)))
+                literalBytes += bytes
+                index += 1
+            case .field(let op):
+                var run = [op]
+                if isQuoted(index) {
+                    while literal(at: index + 1) == separator, case .field(let next) = elements[safe: index + 2], isQuoted(index + 2) {
+                        run.append(next)
+                        index += 2
+                    }
+                }
+                let firstSlot = kinds.count
+                for member in run {
+                    kinds.append(member.kind)
+                    if member.kind == .startTime {
+                        let format = try LinePlan.timeFormat(of: member, in: formatString)
+                        timeOfSlot.append(times.count)
+                        times.append(format)
+                    } else {
+                        timeOfSlot.append(-1)
+                    }
+                }
+                // The run's own separators are matched inside the run; the step records its terminator.
+                let terminator = literal(at: index + 1) ?? []
+                let freeText = run.firstIndex { $0.kind == .userAgent } ?? run.firstIndex { $0.kind.isFreeText }
+                steps.append(Step(operation: isQuoted(index) ? .quotedRun : .field, slot: UInt16(firstSlot),
+                                  runLength: UInt16(run.count), freeTextOffset: freeText.map(UInt16.init) ?? Step.noFreeText,
+                                  literalStart: UInt32(literalBytes.count), literalCount: UInt32(terminator.count)))
+                literalBytes += terminator
+                index += 1
+            }
+        }
+        // Literal bytes are referenced by both the literal step and the field before it.
+        fieldKinds = kinds
+        timeFormats = times
+        timeFormatOfSlot = timeOfSlot
+        var slotOfKind = Array(repeating: -1, count: FieldKind.allCases.count)
+        for (slot, kind) in kinds.enumerated() where slotOfKind[Int(kind.rawValue)] < 0 { slotOfKind[Int(kind.rawValue)] = slot }
+        self.slotOfKind = slotOfKind
+        self.steps = .allocate(capacity: steps.count)
+        _ = self.steps.initialize(from: steps)
+        self.literals = .allocate(capacity: max(literalBytes.count, 1))
+        _ = self.literals.initialize(from: literalBytes)
+        fieldKindBuffer = .allocate(capacity: kinds.count)
+        _ = fieldKindBuffer.initialize(from: kinds)
+    }
+
+    deinit {
+        steps.deallocate()
+        literals.deallocate()
+        fieldKindBuffer.deallocate()
+    }
+
+    static func timeFormat(of op: FormatOperator, in format: String) throws(FormatError) -> StartTimeFormat {
+        guard let argument = op.argument, !argument.isEmpty else { return .envoyDefault }
+        do {
+            return try StartTimeFormat(strftime: argument)
+        } catch {
+            // Point at the column inside the whole format string.
+            throw FormatError(message: error.message, format: format, column: op.column + op.name.count + 1 + error.column)
+        }
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

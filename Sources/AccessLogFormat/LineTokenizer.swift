@@ -1,0 +1,369 @@
+/// Why a line was not counted as a record. Malformed lines are data: they are counted by
+/// reason and never stop a scan.
+public enum MalformedReason: UInt8, CaseIterable, Sendable {
+    case unexpectedText, missingFields, badStartTime, badResponseCode, badResponseFlags, badNumber
+    case unbalancedQuotes, lineTooLong, invalidJSON
+
+    /// The name used in reports.
+    public var name: String {
+        switch self {
+        case .unexpectedText: return "unexpected-text"
+        case .missingFields: return "missing-fields"
+        case .badStartTime: return "bad-start-time"
+        case .badResponseCode: return "bad-response-code"
+        case .badResponseFlags: return "bad-response-flags"
+        case .badNumber: return "bad-number"
+        case .unbalancedQuotes: return "unbalanced-quotes"
+        case .lineTooLong: return "line-too-long"
+        case .invalidJSON: return "invalid-json"
+        }
+    }
+}
+
+/// The fixed-size result of tokenizing one line.
+public struct AccessRecord: Equatable, Sendable {
+    /// Interned key id for a field the format lacks or the tokenizer was not asked to intern.
+    public static let noKey = UInt32.max
+    /// Value of a numeric field printed as `-` or absent from the format.
+    public static let missing: Int64 = -1
+
+    /// Request start, microseconds since 1970 UTC; `Int64.min` when the format has no time.
+    public var startMicros: Int64 = .min
+    /// 0 when no response was sent (TCP lines, resets).
+    public var responseCode: UInt16 = 0
+    public var flags: ResponseFlags = []
+    /// Extension flag codes on this line; their bytes are in `LineTokenizer.unknownFlag(_:)`.
+    public var unknownFlagCount: UInt8 = 0
+    public var bytesReceived: Int64 = missing
+    public var bytesSent: Int64 = missing
+    public var durationMillis: Int64 = missing
+    public var upstreamServiceMillis: Int64 = missing
+    public var cluster: UInt32 = noKey
+    public var authority: UInt32 = noKey
+    public var upstreamHost: UInt32 = noKey
+    public var route: UInt32 = noKey
+
+    public init() {}
+
+    /// The interned id of `kind`, one of the four key fields.
+    public func key(_ kind: FieldKind) -> UInt32 {
+        switch kind {
+        case .upstreamCluster: return cluster
+        case .authority: return authority
+        case .upstreamHost: return upstreamHost
+        case .route: return route
+        default: return AccessRecord.noKey
+        }
+    }
+}
+
+/// Turns one line of bytes into an `AccessRecord` by executing a `LinePlan`.
+///
+/// One tokenizer per thread: it owns scratch space and interners and never allocates per
+/// line (only a new distinct key grows an interner). Field byte ranges stay valid until the
+/// next call, as long as the caller keeps the line's memory.
+public final class LineTokenizer {
+    /// The last line's record.
+    public private(set) var record = AccessRecord()
+    /// The last line had text after the format's last field (tolerated, ignored).
+    public private(set) var hadExtraFields = false
+    /// Bytes before the format's first literal: a collector's prefix (`pod container `, `ACCESS `…).
+    public private(set) var prefixLength = 0
+
+    public let clusters = ByteInterner()
+    public let authorities = ByteInterner()
+    public let upstreamHosts = ByteInterner()
+    public let routes = ByteInterner()
+    /// Which of the key fields get interned ids.
+    public var internedKeys: Set<FieldKind> {
+        didSet { internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
+    }
+    private var internMask: UInt32 = 0
+
+    private static let maxSlots = 256
+    private static let maxSeparators = 64
+    private static let maxUnknownFlags = 8
+    private let ranges = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxSlots)
+    private let separators = UnsafeMutableBufferPointer<Int>.allocate(capacity: maxSeparators)
+    private let unknownFlags = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxUnknownFlags)
+    private var line = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var plan: LinePlan?
+
+    public init(internedKeys: Set<FieldKind> = [.upstreamCluster]) {
+        self.internedKeys = internedKeys
+        internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue }
+    }
+
+    deinit {
+        ranges.deallocate()
+        separators.deallocate()
+        unknownFlags.deallocate()
+    }
+
+    /// The interner holding ids of `kind`, one of the four key fields.
+    public func interner(for kind: FieldKind) -> ByteInterner? {
+        switch kind {
+        case .upstreamCluster: return clusters
+        case .authority: return authorities
+        case .upstreamHost: return upstreamHosts
+        case .route: return routes
+        default: return nil
+        }
+    }
+
+    /// The bytes of the last line's first field of `kind` (quotes excluded), or nil when the
+    /// format has no such field.
+    public func value(of kind: FieldKind) -> UnsafeRawBufferPointer? {
+        guard let plan, let base = line.baseAddress else { return nil }
+        let slot = plan.slotOfKind[Int(kind.rawValue)]
+        guard slot >= 0 else { return nil }
+        let range = ranges[slot]
+        return UnsafeRawBufferPointer(start: base + Int(range.start), count: Int(range.end - range.start))
+    }
+
+    /// The bytes of the last line's `index`th extension flag code.
+    public func unknownFlag(_ index: Int) -> UnsafeRawBufferPointer {
+        let range = unknownFlags[index]
+        return UnsafeRawBufferPointer(start: line.baseAddress! + Int(range.start), count: Int(range.end - range.start))
+    }
+
+    /// Tokenizes one line (without its `\n`; a trailing `\r` is ignored). Returns nil and
+    /// fills `record`, or returns why the line does not follow `plan`.
+    public func tokenize(_ line: UnsafeRawBufferPointer, plan: LinePlan) -> MalformedReason? {
+        self.line = line
+        self.plan = plan
+        record = AccessRecord()
+        hadExtraFields = false
+        prefixLength = 0
+        guard let base = line.baseAddress, line.count > 0 else { return .missingFields }
+        var end = line.count
+        if base.load(fromByteOffset: end - 1, as: UInt8.self) == 13 { end -= 1 }
+        let steps = plan.steps
+        let literals = UnsafeRawPointer(plan.literals.baseAddress!)
+        var p = 0
+        if steps[0].operation == .literal, !matches(literals, steps[0], base, at: 0, end: end) {
+            guard let start = findPrefixEnd(literals, steps[0], base, end: end) else { return .unexpectedText }
+            p = start
+            prefixLength = start
+        }
+        for stepIndex in 0..<steps.count {
+            let step = steps[stepIndex]
+            switch step.operation {
+            case .literal:
+                guard matches(literals, step, base, at: p, end: end) else {
+                    return p >= end ? .missingFields : .unexpectedText
+                }
+                p &+= Int(step.literalCount)
+            case .field:
+                let slot = Int(step.slot)
+                let kind = plan.fieldKindBuffer[slot]
+                if kind == .startTime {
+                    guard let (micros, timeEnd) = plan.timeFormats[plan.timeFormatOfSlot[slot]].parse(base, from: p, end: end)
+                    else { return .badStartTime }
+                    record.startMicros = micros
+                    ranges[slot] = (Int32(p), Int32(timeEnd))
+                    p = timeEnd
+                    continue
+                }
+                let fieldEnd: Int
+                if step.literalCount == 0 {
+                    fieldEnd = ByteSearch.first(32, in: base, from: p, end: end)
+                } else {
+                    fieldEnd = findLiteral(literals, step, base, from: p, end: end)
+                    if fieldEnd >= end { return .missingFields }
+                }
+                if let failure = store(kind, slot: slot, base, start: p, end: fieldEnd, quoted: false) { return failure }
+                p = fieldEnd
+            case .quotedRun:
+                let isLast = stepIndex + 2 >= steps.count
+                guard let runEnd = splitRun(plan, step, literals, base, from: p, end: end, atFormatEnd: isLast) else {
+                    return .unbalancedQuotes
+                }
+                for offset in 0..<Int(step.runLength) {
+                    let slot = Int(step.slot) + offset
+                    let range = ranges[slot]
+                    if let failure = store(plan.fieldKindBuffer[slot], slot: slot, base, start: Int(range.start),
+                                           end: Int(range.end), quoted: true)
+                    {
+                        return failure
+                    }
+                }
+                p = runEnd
+            }
+        }
+        hadExtraFields = p < end
+        return nil
+    }
+
+    @inline(__always)
+    private func matches(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer, at p: Int, end: Int) -> Bool {
+        let count = Int(step.literalCount)
+        guard p &+ count <= end else { return false }
+        let literal = literals + Int(step.literalStart)
+        for i in 0..<count where literal.load(fromByteOffset: i, as: UInt8.self) != base.load(fromByteOffset: p &+ i, as: UInt8.self) {
+            return false
+        }
+        return true
+    }
+
+    /// First position at or after `from` where the step's literal occurs, or `end`.
+    @inline(__always)
+    private func findLiteral(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer, from: Int, end: Int) -> Int {
+        let first = literals.load(fromByteOffset: Int(step.literalStart), as: UInt8.self)
+        var q = ByteSearch.first(first, in: base, from: from, end: end)
+        while q < end, !matches(literals, step, base, at: q, end: end) {
+            q = ByteSearch.first(first, in: base, from: q &+ 1, end: end)
+        }
+        return q
+    }
+
+    /// Collectors put their own text before the record; the record starts at the format's
+    /// first literal, looked for in the line's first 512 bytes.
+    private func findPrefixEnd(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer, end: Int) -> Int? {
+        let limit = min(end, 512 + Int(step.literalCount))
+        let q = findLiteral(literals, step, base, from: 0, end: limit)
+        return q < limit ? q : nil
+    }
+
+    /// Splits a run of quoted fields `a" "b" "c` ending at the run's terminator; records the
+    /// ranges of its fields and returns where the terminator starts.
+    ///
+    /// The run ends at the first `"` that is followed by the terminator, is not the start of
+    /// another quoted field, and comes after enough `" "` separators. Extra separators (quotes
+    /// written by a client) are given to the run's free-text field, the user agent first.
+    @inline(__always)
+    private func splitRun(_ plan: LinePlan, _ step: LinePlan.Step, _ literals: UnsafeRawPointer, _ base: UnsafeRawPointer,
+                          from start: Int, end: Int, atFormatEnd: Bool) -> Int?
+    {
+        let fieldCount = Int(step.runLength)
+        let terminatorCount = Int(step.literalCount)
+        var separatorCount = 0
+        var q = start
+        var runEnd = -1
+        while true {
+            q = ByteSearch.first(34, in: base, from: q, end: end)
+            if q >= end { return nil }
+            let isSeparator = q &+ 2 < end && base.load(fromByteOffset: q &+ 1, as: UInt8.self) == 32
+                && base.load(fromByteOffset: q &+ 2, as: UInt8.self) == 34
+            if separatorCount >= fieldCount &- 1, matches(literals, step, base, at: q, end: end) {
+                let after = q &+ terminatorCount
+                let endsHere = atFormatEnd
+                    ? (after == end || base.load(fromByteOffset: after, as: UInt8.self) == 32)
+                    : (after < end && base.load(fromByteOffset: after, as: UInt8.self) != 34)
+                if endsHere {
+                    runEnd = q
+                    break
+                }
+            }
+            if isSeparator {
+                let isSurplus = separatorCount >= fieldCount &- 1
+                if separatorCount == LineTokenizer.maxSeparators || (isSurplus && step.freeTextOffset == LinePlan.Step.noFreeText) {
+                    return nil
+                }
+                separators[separatorCount] = q
+                separatorCount &+= 1
+                q &+= 3
+            } else {
+                q &+= 1
+            }
+        }
+        let surplus = separatorCount - (fieldCount - 1)
+        let freeText = Int(step.freeTextOffset)
+        func separator(_ j: Int) -> Int { separators[j < freeText ? j : j &+ surplus] }
+        for i in 0..<fieldCount {
+            let fieldStart = i == 0 ? start : separator(i - 1) &+ 3
+            let fieldEnd = i == fieldCount - 1 ? runEnd : separator(i)
+            ranges[Int(step.slot) &+ i] = (Int32(fieldStart), Int32(fieldEnd))
+        }
+        return runEnd
+    }
+
+    /// Records a field's range and decodes the values a record holds.
+    @inline(__always)
+    private func store(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int, quoted: Bool) -> MalformedReason? {
+        var end = end
+        switch kind {
+        case .responseCode:
+            guard let code = LineTokenizer.decimal(base, start, end), code < 1000 else { return .badResponseCode }
+            record.responseCode = UInt16(code)
+        case .responseFlags:
+            if let failure = parseFlags(base, start: start, end: end) { return failure }
+        case .bytesReceived, .bytesSent, .duration:
+            guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
+            switch kind {
+            case .bytesReceived: record.bytesReceived = value
+            case .bytesSent: record.bytesSent = value
+            default: record.durationMillis = value
+            }
+        case .upstreamServiceTime:
+            // A response header: whatever the upstream sent, so never a reason to reject the line.
+            record.upstreamServiceMillis = LineTokenizer.count(base, start, end) ?? AccessRecord.missing
+        case .startTime:
+            let format = plan!.timeFormats[plan!.timeFormatOfSlot[slot]]
+            guard let (micros, timeEnd) = format.parse(base, from: start, end: end), timeEnd == end else { return .badStartTime }
+            record.startMicros = micros
+        case .upstreamCluster:
+            // alt_stat_name leaks a trailing ';' into some Istio versions' logs (istio/istio#54219).
+            if end > start, base.load(fromByteOffset: end &- 1, as: UInt8.self) == 59 { end &-= 1 }
+            if internMask & (1 << kind.rawValue) != 0 {
+                record.cluster = clusters.intern(UnsafeRawBufferPointer(start: base + start, count: end &- start))
+            }
+        case .authority, .upstreamHost, .route:
+            if internMask & (1 << kind.rawValue) != 0, let interner = interner(for: kind) {
+                let id = interner.intern(UnsafeRawBufferPointer(start: base + start, count: end &- start))
+                switch kind {
+                case .authority: record.authority = id
+                case .upstreamHost: record.upstreamHost = id
+                default: record.route = id
+                }
+            }
+        default:
+            break
+        }
+        ranges[slot] = (Int32(start), Int32(end))
+        return nil
+    }
+
+    /// A comma-separated set of flag codes, or `-`.
+    @inline(__always)
+    private func parseFlags(_ base: UnsafeRawPointer, start: Int, end: Int) -> MalformedReason? {
+        if end &- start == 1, base.load(fromByteOffset: start, as: UInt8.self) == 45 { return nil }
+        var codeStart = start
+        while codeStart < end {
+            let codeEnd = ByteSearch.first(44, in: base, from: codeStart, end: end)
+            let code = UnsafeRawBufferPointer(start: base + codeStart, count: codeEnd &- codeStart)
+            if let flag = FlagCodeTable.lookup(code) {
+                record.flags.insert(ResponseFlags(flag))
+            } else if FlagCodeTable.isExtensionCode(code) {
+                if Int(record.unknownFlagCount) < LineTokenizer.maxUnknownFlags {
+                    unknownFlags[Int(record.unknownFlagCount)] = (Int32(codeStart), Int32(codeEnd))
+                    record.unknownFlagCount &+= 1
+                }
+            } else {
+                return .badResponseFlags
+            }
+            codeStart = codeEnd &+ 1
+        }
+        return end > start ? nil : .badResponseFlags
+    }
+
+    /// An unsigned decimal of up to 18 digits.
+    @inline(__always)
+    static func decimal(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Int64? {
+        guard end > start, end &- start <= 18 else { return nil }
+        var value: Int64 = 0
+        for i in start..<end {
+            let digit = base.load(fromByteOffset: i, as: UInt8.self) &- 48
+            guard digit < 10 else { return nil }
+            value = value &* 10 &+ Int64(digit)
+        }
+        return value
+    }
+
+    /// A decimal, or `-` for a value Envoy did not have.
+    @inline(__always)
+    static func count(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Int64? {
+        if end &- start == 1, base.load(fromByteOffset: start, as: UInt8.self) == 45 { return AccessRecord.missing }
+        return decimal(base, start, end)
+    }
+}
