@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "flagwatch",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "flagwatch", targets: ["flagwatch"]),
         .library(name: "AccessLogFormat", targets: ["AccessLogFormat"]),
@@ -18,7 +18,8 @@ let package = Package(
         // Format compiler and zero-copy tokenizer: standard library only.
         .target(name: "AccessLogFormat"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "LogSources", dependencies: ["CZlib"]),
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .target(name: "LogSources", dependencies: ["CZlib", .target(name: "CIsal", condition: .when(traits: ["ISAL"]))]),
         .target(name: "FlagAggregation", dependencies: ["AccessLogFormat"]),
         .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation"]),
         .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "LogScan"]),

@@ -1,0 +1,161 @@
+import AccessLogFormat
+import FlagAggregation
+import LogSources
+
+/// One worker's scanning state: a reusable buffer, a tokenizer, a counter.
+///
+/// The loop reads big chunks, splits lines with a vector newline search and hands each line
+/// to the parser in place; nothing is allocated per line.
+/// Used by one thread at a time: the engine hands each scanner to exactly one worker.
+final class LineScanner: @unchecked Sendable {
+    let tokenizer: LineTokenizer
+    let counter = FlagCounter()
+    private let options: ScanOptions
+    private let plans: [LinePlan]
+    private(set) var groupKey: FieldKind?
+    private var missingKeyID: UInt32 = 0
+    private let buffer: UnsafeMutableRawBufferPointer
+    private let chunkSize = 4 << 20
+
+    private(set) var malformedByReason = Array(repeating: 0, count: MalformedReason.allCases.count)
+    private(set) var recordsByFormat: [String: Int] = [:]
+    private(set) var outsideTimeRange = 0
+    private(set) var samples: [MalformedSample] = []
+
+    init(options: ScanOptions, plans: [LinePlan], groupKey: FieldKind?) {
+        self.options = options
+        self.plans = plans
+        tokenizer = LineTokenizer(internedKeys: [])
+        buffer = .allocate(byteCount: chunkSize + options.maxLineLength + 64, alignment: 64)
+        if let groupKey { setGroupKey(groupKey) }
+    }
+
+    deinit { buffer.deallocate() }
+
+    private func setGroupKey(_ key: FieldKind) {
+        groupKey = key
+        tokenizer.internedKeys = [key]
+        // Records of a format without the key field count under "-", like Envoy's own "no value".
+        missingKeyID = tokenizer.interner(for: key)!.intern("-")
+    }
+
+    /// Per-unit counts, and where the unit's lines start for malformed-sample numbering.
+    struct UnitCounts {
+        var summary: InputSummary
+        /// Physical lines, blank ones included: the next unit's first line number.
+        var physicalLines = 0
+    }
+
+    /// Scans `source` to its end. Errors end the unit; what was read before is counted.
+    func scan(_ source: ByteSource, path: String, progress: ScanProgress?) -> UnitCounts {
+        let parser: LineParser
+        switch options.format {
+        case .automatic: parser = LineParser(choosingAmong: plans, tokenizer: tokenizer)
+        case .fixed(let plan): parser = LineParser(plan: plan, tokenizer: tokenizer)
+        }
+        var counts = UnitCounts(summary: InputSummary(path: path))
+        let base = buffer.baseAddress!
+        let capacity = chunkSize + options.maxLineLength
+        var filled = 0
+        var skippingLongLine = false
+        var formatChosen = !parser.isAutomatic
+        do {
+            while true {
+                let n = try source.read(into: UnsafeMutableRawBufferPointer(start: base + filled, count: capacity - filled))
+                counts.summary.bytes += n
+                progress?.add(n)
+                let end = filled + n
+                if !formatChosen {
+                    formatChosen = parser.chooseFormat(from: UnsafeRawBufferPointer(start: base, count: end)) || n == 0
+                }
+                if groupKey == nil { setGroupKey(parser.currentPlan.defaultGroupKey) }
+                if n == 0 {
+                    if filled > 0, !skippingLongLine { handle(base, 0, filled, parser, &counts) }
+                    break
+                }
+                var lineStart = 0
+                while true {
+                    let newline = LineSplitter.newline(in: base, from: lineStart, end: end)
+                    if newline == end { break }
+                    if skippingLongLine {
+                        skippingLongLine = false
+                    } else {
+                        handle(base, lineStart, newline, parser, &counts)
+                    }
+                    lineStart = newline + 1
+                }
+                let remaining = end - lineStart
+                if skippingLongLine {
+                    filled = 0
+                } else if remaining > options.maxLineLength {
+                    skippingLongLine = true
+                    counts.physicalLines += 1
+                    malformed(.lineTooLong, base, lineStart, lineStart + 200, &counts)
+                    filled = 0
+                } else {
+                    if lineStart > 0 { (base).copyMemory(from: base + lineStart, byteCount: remaining) }
+                    filled = remaining
+                }
+            }
+        } catch {
+            counts.summary.error = "\(error)"
+        }
+        for (index, plan) in parser.plans.enumerated() where parser.recordsByPlan[index] > 0 {
+            recordsByFormat[plan.name, default: 0] += parser.recordsByPlan[index]
+        }
+        return counts
+    }
+
+    @inline(__always)
+    private func handle(_ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int, _ parser: LineParser, _ counts: inout UnitCounts) {
+        counts.physicalLines &+= 1
+        let length = end &- start
+        if length == 0 || (length == 1 && base.load(fromByteOffset: start, as: UInt8.self) == 13) { return }
+        if length > options.maxLineLength {
+            malformed(.lineTooLong, base, start, end, &counts)
+            return
+        }
+        if let reason = parser.parse(UnsafeRawBufferPointer(start: base + start, count: length)) {
+            malformed(reason, base, start, end, &counts)
+            return
+        }
+        let record = tokenizer.record
+        if let since = options.since, record.startMicros < since {
+            outsideTimeRange &+= 1
+            return
+        }
+        if let until = options.until, record.startMicros >= until {
+            outsideTimeRange &+= 1
+            return
+        }
+        counts.summary.records &+= 1
+        counts.summary.lines &+= 1
+        let key = record.key(groupKey!)
+        counter.count(record, key: key == AccessRecord.noKey ? missingKeyID : key, tokenizer: tokenizer)
+    }
+
+    private func malformed(_ reason: MalformedReason, _ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int,
+                           _ counts: inout UnitCounts)
+    {
+        malformedByReason[Int(reason.rawValue)] += 1
+        counts.summary.malformed += 1
+        counts.summary.lines += 1
+        guard samples.count < options.malformedSampleLimit else { return }
+        let shown = UnsafeRawBufferPointer(start: base + start, count: min(end - start, 200))
+        // Line numbers are relative to the unit here; the engine makes them absolute.
+        samples.append(MalformedSample(path: counts.summary.path, line: counts.physicalLines, reason: reason,
+                                       text: String(decoding: shown, as: UTF8.self)))
+    }
+
+    /// Takes the samples gathered since the last call.
+    func takeSamples() -> [MalformedSample] {
+        defer { samples.removeAll() }
+        return samples
+    }
+
+    /// This worker's totals by key name.
+    func totals() -> FlagTotals {
+        guard let groupKey, let interner = tokenizer.interner(for: groupKey) else { return FlagTotals() }
+        return counter.totals { interner.string(for: $0) }
+    }
+}

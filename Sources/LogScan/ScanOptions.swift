@@ -1,0 +1,41 @@
+import AccessLogFormat
+
+/// Which format lines are read with.
+public enum FormatChoice: Sendable {
+    /// Pick among the built-in formats from the first lines, and again when lines change.
+    case automatic
+    case fixed(LinePlan)
+
+    /// A built-in name (`envoy`, `istio`…), `auto`, or a format string.
+    public init(argument: String) throws(FormatError) {
+        if argument == "auto" {
+            self = .automatic
+        } else if let builtin = BuiltinFormat(rawValue: argument) {
+            self = .fixed(builtin.plan)
+        } else {
+            self = .fixed(try LinePlan(formatString: argument))
+        }
+    }
+}
+
+/// Everything that shapes a scan; the CLI fills it from flags.
+public struct ScanOptions: Sendable {
+    public var format: FormatChoice = .automatic
+    /// The key records are grouped by; nil means the cluster when the format has one, else `:authority`.
+    public var groupBy: FieldKind?
+    /// Worker threads; files and parts of big files are spread over them.
+    public var threads = 1
+    /// Longer lines are skipped and counted as malformed.
+    public var maxLineLength = 64 * 1024
+    /// Only records whose start time is in `[since, until)` (microseconds) are counted.
+    public var since: Int64?
+    public var until: Int64?
+    /// How many malformed lines to keep, with their file and line, for `--show-malformed`.
+    public var malformedSampleLimit = 0
+    public var include: [String] = []
+    public var exclude: [String] = []
+    /// Plain files at least this large are split into newline-aligned parts for the threads.
+    public var splitThreshold: Int64 = 32 << 20
+
+    public init() {}
+}

@@ -1,0 +1,78 @@
+import AccessLogFormat
+import FlagAggregation
+
+/// A malformed line kept for `--show-malformed`.
+public struct MalformedSample: Sendable, Equatable {
+    public var path: String
+    /// 1-based line number in the (decompressed) input.
+    public var line: Int
+    public var reason: MalformedReason
+    /// The line's start, at most 200 bytes, as read (invalid UTF-8 repaired).
+    public var text: String
+}
+
+/// What one input gave.
+public struct InputSummary: Sendable, Equatable {
+    public var path: String
+    /// Bytes read (decompressed bytes for compressed input).
+    public var bytes = 0
+    public var lines = 0
+    public var records = 0
+    public var malformed = 0
+    /// Why the input could not be read (fully); records before the failure are counted.
+    public var error: String?
+
+    public init(path: String) { self.path = path }
+
+    mutating func add(_ other: InputSummary) {
+        bytes += other.bytes
+        lines += other.lines
+        records += other.records
+        malformed += other.malformed
+        error = error ?? other.error
+    }
+}
+
+/// The merged outcome of a scan; identical whatever the number of threads.
+public struct ScanResult: Sendable {
+    public var groupBy: FieldKind
+    /// Records parsed with each format, by format name.
+    public var recordsByFormat: [String: Int] = [:]
+    /// Lines that are records or malformed; blank lines are not counted.
+    public var lines: Int { records + malformed }
+    public var records = 0
+    public var malformed = 0
+    /// Records left out by `--since`/`--until` (neither records nor malformed).
+    public var outsideTimeRange = 0
+    public var malformedByReason: [MalformedReason: Int] = [:]
+    public var totals = FlagTotals()
+    public var inputs: [InputSummary] = []
+    public var malformedSamples: [MalformedSample] = []
+
+    /// The format most records were read with ("none" when no line parsed).
+    public var format: String {
+        recordsByFormat.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "none"
+    }
+
+    /// Inputs that could not be read, in whole or in part.
+    public var failedInputs: [InputSummary] { inputs.filter { $0.error != nil } }
+}
+
+extension FieldKind {
+    /// The name `--group-by` takes and reports print.
+    public var groupName: String {
+        switch self {
+        case .upstreamCluster: return "cluster"
+        case .authority: return "authority"
+        case .upstreamHost: return "upstream-host"
+        case .route: return "route"
+        default: return "\(self)"
+        }
+    }
+
+    public init?(groupName: String) {
+        guard let kind = [FieldKind.upstreamCluster, .authority, .upstreamHost, .route].first(where: { $0.groupName == groupName })
+        else { return nil }
+        self = kind
+    }
+}

@@ -1,0 +1,74 @@
+import AccessLogFormat
+import FlagAggregation
+import Foundation
+import LogScan
+
+/// The `--output json` report. Keys are documented in the README; later versions add keys
+/// and never rename these.
+public struct JSONReport: Encodable {
+    struct Cluster: Encodable {
+        var cluster: String
+        var requests: Int
+        var flags: [String: Int]
+    }
+
+    struct Input: Encodable {
+        var path: String
+        var bytes: Int
+        var lines: Int
+        var records: Int
+        var malformed: Int
+        var error: String?
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(bytes, forKey: .bytes)
+            try container.encode(lines, forKey: .lines)
+            try container.encode(records, forKey: .records)
+            try container.encode(malformed, forKey: .malformed)
+            try container.encode(error, forKey: .error)  // null, not absent, when the input was read whole
+        }
+
+        enum CodingKeys: String, CodingKey { case path, bytes, lines, records, malformed, error }
+    }
+
+    var format: String
+    var formats: [String: Int]
+    var gzipDecoder: String
+    var groupBy: String
+    var lines: Int
+    var records: Int
+    var malformed: Int
+    var malformedByReason: [String: Int]
+    var outsideTimeRange: Int
+    var flags: [String: Int]
+    var clusters: [Cluster]
+    var inputs: [Input]
+
+    public init(_ result: ScanResult, gzipDecoder: String) {
+        format = result.format
+        formats = result.recordsByFormat
+        self.gzipDecoder = gzipDecoder
+        groupBy = result.groupBy.groupName
+        lines = result.lines
+        records = result.records
+        malformed = result.malformed
+        malformedByReason = Dictionary(uniqueKeysWithValues: result.malformedByReason.map { ($0.key.name, $0.value) })
+        outsideTimeRange = result.outsideTimeRange
+        flags = result.totals.flags
+        clusters = result.totals.keys.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .map { Cluster(cluster: $0.key, requests: $0.value.requests, flags: $0.value.flags) }
+        inputs = result.inputs.map {
+            Input(path: $0.path, bytes: $0.bytes, lines: $0.lines, records: $0.records, malformed: $0.malformed, error: $0.error)
+        }
+    }
+
+    /// Pretty JSON with sorted keys, so equal scans give byte-identical reports.
+    public func rendered() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain strings and integers cannot fail.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,138 @@
+import AccessLogFormat
+import ArgumentParser
+import Foundation
+import LogScan
+import LogSources
+import ScanReports
+
+struct Scan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Count requests and response flags per upstream cluster in access logs and archives.",
+        discussion: """
+            PATH may be a file (plain or gzip), a directory (searched recursively for access logs and their \
+            rotated siblings), a glob, or '-' for standard input (the default).
+            Exit status: 0 on success, 2 when an input could not be read (the others are still reported), 64 on usage errors.
+            """
+    )
+
+    enum Output: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+
+    @Argument(help: "Files, directories, globs, or '-' for standard input.")
+    var paths: [String] = []
+
+    @Option(help: "auto, a built-in format (\(BuiltinFormat.allCases.map(\.rawValue).joined(separator: ", "))), or an Envoy format string.")
+    var format = "auto"
+
+    @Option(name: .customLong("group-by"), help: "cluster, authority, upstream-host or route (default: cluster when the format has one, else authority).")
+    var groupBy: String?
+
+    @Option(help: "table, json or csv.")
+    var output: Output = .table
+
+    @Option(name: .short, help: "Write the report to this file instead of standard output.")
+    var outputFile: String?
+
+    @Option(help: "Show only the N keys with the most failures (table).")
+    var top: Int?
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Only records that started at or after this time (RFC 3339, or seconds since 1970).")
+    var since: String?
+
+    @Option(help: "Only records that started before this time (RFC 3339, or seconds since 1970).")
+    var until: String?
+
+    @Option(name: .customLong("show-malformed"), help: "Print the first N malformed lines, with file and line, to standard error.")
+    var showMalformed = 0
+
+    @Option(name: .customLong("max-line-length"), help: "Longer lines are skipped and counted as malformed (bytes).")
+    var maxLineLength = 64 * 1024
+
+    @Option(help: "In directories, also read files whose name or path matches this glob (repeatable).")
+    var include: [String] = []
+
+    @Option(help: "Skip files whose name or path matches this glob (repeatable).")
+    var exclude: [String] = []
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard maxLineLength >= 256 else { throw ValidationError("--max-line-length must be at least 256") }
+        if let groupBy, FieldKind(groupName: groupBy) == nil {
+            throw ValidationError("--group-by must be cluster, authority, upstream-host or route, not '\(groupBy)'")
+        }
+    }
+
+    func run() throws {
+        var options = ScanOptions()
+        do {
+            options.format = try FormatChoice(argument: format)
+        } catch {
+            throw ValidationError("--format: \(error)")
+        }
+        options.groupBy = groupBy.flatMap(FieldKind.init(groupName:))
+        options.threads = threads
+        options.maxLineLength = maxLineLength
+        options.since = try since.map { try TimeArgument.micros($0, option: "--since") }
+        options.until = try until.map { try TimeArgument.micros($0, option: "--until") }
+        options.malformedSampleLimit = showMalformed
+        options.include = include
+        options.exclude = exclude
+
+        let progress = ScanProgress()
+        let meter = isatty(STDERR_FILENO) == 1 ? ProgressMeter(progress: progress) : nil
+        let result = ScanEngine.scan(paths.isEmpty ? ["-"] : paths, options: options, progress: progress)
+        meter?.stop()
+
+        let diagnostics = StandardError()
+        if case .automatic = options.format {
+            let formats = result.recordsByFormat.sorted { $0.value > $1.value }.map { "\($0.key) (\($0.value) records)" }
+            diagnostics.write("flagwatch: format auto-detected: \(formats.isEmpty ? "none" : formats.joined(separator: ", "))")
+        }
+        for sample in result.malformedSamples {
+            diagnostics.write("\(sample.path):\(sample.line): \(sample.reason.name): \(Terminal.sanitized(sample.text))")
+        }
+        for failed in result.failedInputs { diagnostics.write("flagwatch: error: \(Terminal.sanitized(failed.error!))") }
+
+        let report: String
+        switch output {
+        case .json: report = JSONReport(result, gzipDecoder: GzipSource.decoderName).rendered()
+        case .csv: report = CSVReport.render(result)
+        case .table:
+            let colour = outputFile == nil && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            report = TableReport(top: top, colour: colour).render(result)
+        }
+        if let outputFile {
+            do {
+                try report.write(toFile: outputFile, atomically: true, encoding: .utf8)
+            } catch {
+                diagnostics.write("flagwatch: error: cannot write \(outputFile): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(report.utf8))
+        }
+        if !result.failedInputs.isEmpty { throw ExitCode(2) }
+    }
+}
+
+/// `--since`/`--until` values.
+enum TimeArgument {
+    static func micros(_ text: String, option: String) throws -> Int64 {
+        if let seconds = Double(text) { return Int64(seconds * 1_000_000) }
+        var copy = text
+        let parsed = copy.withUTF8 { bytes -> (micros: Int64, end: Int)? in
+            StartTimeFormat.envoyDefault.parse(UnsafeRawPointer(bytes.baseAddress!), from: 0, end: bytes.count)
+        }
+        guard let parsed, parsed.end == text.utf8.count else {
+            throw ValidationError("\(option): '\(text)' is not an RFC 3339 time (2024-05-01T12:00:00Z) or epoch seconds")
+        }
+        return parsed.micros
+    }
+}
+
+/// Diagnostics go to standard error, one line each.
+struct StandardError {
+    func write(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
