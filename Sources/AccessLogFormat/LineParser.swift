@@ -7,9 +7,12 @@ public final class LineParser {
     public let plans: [LinePlan]
     public let isAutomatic: Bool
     /// Index in `plans` of the format lines are parsed with now.
-    public private(set) var current = 0
+    public var current: Int { active.pointee.index }
+    /// The current plan, in raw memory: read per line without retain or exclusivity check.
+    private let active = UnsafeMutablePointer<(index: Int, plan: Unmanaged<LinePlan>)>.allocate(capacity: 1)
     /// Records parsed with each plan.
-    public private(set) var recordsByPlan: [Int]
+    public var recordsByPlan: [Int] { Array(recordCounts) }
+    private let recordCounts: UnsafeMutableBufferPointer<Int>
     /// Times the automatic choice changed after the first lines.
     public private(set) var formatChanges = 0
 
@@ -20,7 +23,9 @@ public final class LineParser {
         self.tokenizer = tokenizer
         plans = [plan]
         isAutomatic = false
-        recordsByPlan = [0]
+        active.initialize(to: (0, .passUnretained(plan)))
+        recordCounts = .allocate(capacity: 1)
+        recordCounts.initialize(repeating: 0)
     }
 
     /// A parser that picks among `plans`, in order of preference.
@@ -29,21 +34,31 @@ public final class LineParser {
         self.tokenizer = tokenizer
         self.plans = plans
         isAutomatic = true
-        recordsByPlan = Array(repeating: 0, count: plans.count)
+        active.initialize(to: (0, .passUnretained(plans[0])))
+        recordCounts = .allocate(capacity: plans.count)
+        recordCounts.initialize(repeating: 0)
     }
+
+    deinit {
+        recordCounts.deallocate()
+        active.deallocate()
+    }
+
+    private func select(_ index: Int) { active.pointee = (index, .passUnretained(plans[index])) }
 
     /// Parses one line (without `\n`); nil means `tokenizer.record` holds it.
     @inline(__always)
     public func parse(_ line: UnsafeRawBufferPointer) -> MalformedReason? {
-        guard let failure = tokenizer.tokenize(line, plan: plans[current]) else {
-            recordsByPlan[current] &+= 1
+        let (index, plan) = active.pointee
+        guard let failure = plan._withUnsafeGuaranteedRef({ tokenizer.tokenize(line, plan: $0) }) else {
+            recordCounts[index] &+= 1
             return nil
         }
         guard isAutomatic, let better = bestPlan(for: line) else { return failure }
-        current = better
+        select(better)
         formatChanges += 1
         _ = tokenizer.tokenize(line, plan: plans[current])
-        recordsByPlan[current] &+= 1
+        recordCounts[current] &+= 1
         return nil
     }
 
@@ -69,7 +84,7 @@ public final class LineParser {
         guard let best = scores.indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }),
             scores[best] > 0
         else { return false }
-        current = best
+        select(best)
         return true
     }
 

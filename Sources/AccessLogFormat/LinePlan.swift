@@ -29,6 +29,8 @@ public final class LinePlan: @unchecked Sendable {
     let timeFormats: [StartTimeFormat]
     /// Time format index per slot (only meaningful for `.startTime` slots).
     let timeFormatOfSlot: [Int]
+    /// Slots whose time is in Envoy's default form, parsed without touching `timeFormats`.
+    let defaultTimeSlots: UnsafeMutableBufferPointer<Bool>
     let steps: UnsafeMutableBufferPointer<Step>
     let literals: UnsafeMutableBufferPointer<UInt8>
     /// The first slot holding each kind, or -1.
@@ -122,12 +124,22 @@ public final class LinePlan: @unchecked Sendable {
         _ = self.literals.initialize(from: literalBytes)
         fieldKindBuffer = .allocate(capacity: kinds.count)
         _ = fieldKindBuffer.initialize(from: kinds)
+        defaultTimeSlots = .allocate(capacity: kinds.count)
+        _ = defaultTimeSlots.initialize(from: timeOfSlot.map { $0 >= 0 && times[$0] == .envoyDefault })
+    }
+
+    /// Parses the time field in `slot` starting at `from`.
+    @inline(__always)
+    func parseTime(slot: Int, _ base: UnsafeRawPointer, from: Int, end: Int) -> (micros: Int64, end: Int)? {
+        if defaultTimeSlots[slot] { return StartTimeFormat.parseRFC3339(base, from: from, end: end) }
+        return timeFormats[timeFormatOfSlot[slot]].parse(base, from: from, end: end)
     }
 
     deinit {
         steps.deallocate()
         literals.deallocate()
         fieldKindBuffer.deallocate()
+        defaultTimeSlots.deallocate()
     }
 
     static func timeFormat(of op: FormatOperator, in format: String) throws(FormatError) -> StartTimeFormat {

@@ -63,12 +63,25 @@ public struct AccessRecord: Equatable, Sendable {
 /// line (only a new distinct key grows an interner). Field byte ranges stay valid until the
 /// next call, as long as the caller keeps the line's memory.
 public final class LineTokenizer {
+    /// What the last call produced, with the settings the hot path reads. It lives in raw
+    /// memory so that the per-line reads and writes need no dynamic exclusivity checks.
+    private struct LineState {
+        var record = AccessRecord()
+        var hadExtraFields = false
+        var prefixLength = 0
+        var line = UnsafeRawBufferPointer(start: nil, count: 0)
+        /// The caller keeps the plan alive while it reads the line's fields.
+        var plan: Unmanaged<LinePlan>?
+        var internMask: UInt32 = 0
+    }
+    private let state = UnsafeMutablePointer<LineState>.allocate(capacity: 1)
+
     /// The last line's record.
-    public private(set) var record = AccessRecord()
+    public var record: AccessRecord { state.pointee.record }
     /// The last line had text after the format's last field (tolerated, ignored).
-    public private(set) var hadExtraFields = false
+    public var hadExtraFields: Bool { state.pointee.hadExtraFields }
     /// Bytes before the format's first literal: a collector's prefix (`pod container `, `ACCESS `…).
-    public private(set) var prefixLength = 0
+    public var prefixLength: Int { state.pointee.prefixLength }
 
     public let clusters = ByteInterner()
     public let authorities = ByteInterner()
@@ -76,9 +89,8 @@ public final class LineTokenizer {
     public let routes = ByteInterner()
     /// Which of the key fields get interned ids.
     public var internedKeys: Set<FieldKind> {
-        didSet { internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
+        didSet { state.pointee.internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
     }
-    private var internMask: UInt32 = 0
 
     private static let maxSlots = 256
     private static let maxSeparators = 64
@@ -86,15 +98,15 @@ public final class LineTokenizer {
     private let ranges = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxSlots)
     private let separators = UnsafeMutableBufferPointer<Int>.allocate(capacity: maxSeparators)
     private let unknownFlags = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxUnknownFlags)
-    private var line = UnsafeRawBufferPointer(start: nil, count: 0)
-    private var plan: LinePlan?
 
     public init(internedKeys: Set<FieldKind> = [.upstreamCluster]) {
         self.internedKeys = internedKeys
-        internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue }
+        state.initialize(to: LineState(internMask: internedKeys.reduce(0) { $0 | 1 << $1.rawValue }))
     }
 
     deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
         ranges.deallocate()
         separators.deallocate()
         unknownFlags.deallocate()
@@ -114,7 +126,7 @@ public final class LineTokenizer {
     /// The bytes of the last line's first field of `kind` (quotes excluded), or nil when the
     /// format has no such field.
     public func value(of kind: FieldKind) -> UnsafeRawBufferPointer? {
-        guard let plan, let base = line.baseAddress else { return nil }
+        guard let plan = state.pointee.plan?.takeUnretainedValue(), let base = state.pointee.line.baseAddress else { return nil }
         let slot = plan.slotOfKind[Int(kind.rawValue)]
         guard slot >= 0 else { return nil }
         let range = ranges[slot]
@@ -124,17 +136,24 @@ public final class LineTokenizer {
     /// The bytes of the last line's `index`th extension flag code.
     public func unknownFlag(_ index: Int) -> UnsafeRawBufferPointer {
         let range = unknownFlags[index]
-        return UnsafeRawBufferPointer(start: line.baseAddress! + Int(range.start), count: Int(range.end - range.start))
+        return UnsafeRawBufferPointer(start: state.pointee.line.baseAddress! + Int(range.start), count: Int(range.end - range.start))
     }
 
     /// Tokenizes one line (without its `\n`; a trailing `\r` is ignored). Returns nil and
     /// fills `record`, or returns why the line does not follow `plan`.
     public func tokenize(_ line: UnsafeRawBufferPointer, plan: LinePlan) -> MalformedReason? {
-        self.line = line
-        self.plan = plan
-        record = AccessRecord()
-        hadExtraFields = false
-        prefixLength = 0
+        let state = self.state
+        var record = AccessRecord()
+        var prefixLength = 0
+        var hadExtraFields = false
+        defer {
+            state.pointee.record = record
+            state.pointee.prefixLength = prefixLength
+            state.pointee.hadExtraFields = hadExtraFields
+            state.pointee.line = line
+            state.pointee.plan = Unmanaged.passUnretained(plan)
+        }
+        let internMask = state.pointee.internMask
         guard let base = line.baseAddress, line.count > 0 else { return .missingFields }
         var end = line.count
         if base.load(fromByteOffset: end - 1, as: UInt8.self) == 13 { end -= 1 }
@@ -158,8 +177,7 @@ public final class LineTokenizer {
                 let slot = Int(step.slot)
                 let kind = plan.fieldKindBuffer[slot]
                 if kind == .startTime {
-                    guard let (micros, timeEnd) = plan.timeFormats[plan.timeFormatOfSlot[slot]].parse(base, from: p, end: end)
-                    else { return .badStartTime }
+                    guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: p, end: end) else { return .badStartTime }
                     record.startMicros = micros
                     ranges[slot] = (Int32(p), Int32(timeEnd))
                     p = timeEnd
@@ -172,7 +190,7 @@ public final class LineTokenizer {
                     fieldEnd = findLiteral(literals, step, base, from: p, end: end)
                     if fieldEnd >= end { return .missingFields }
                 }
-                if let failure = store(kind, slot: slot, base, start: p, end: fieldEnd, quoted: false) { return failure }
+                if let failure = store(kind, slot: slot, base, start: p, end: fieldEnd, plan: plan, internMask: internMask, into: &record) { return failure }
                 p = fieldEnd
             case .quotedRun:
                 let isLast = stepIndex + 2 >= steps.count
@@ -183,7 +201,7 @@ public final class LineTokenizer {
                     let slot = Int(step.slot) + offset
                     let range = ranges[slot]
                     if let failure = store(plan.fieldKindBuffer[slot], slot: slot, base, start: Int(range.start),
-                                           end: Int(range.end), quoted: true)
+                                           end: Int(range.end), plan: plan, internMask: internMask, into: &record)
                     {
                         return failure
                     }
@@ -280,14 +298,16 @@ public final class LineTokenizer {
 
     /// Records a field's range and decodes the values a record holds.
     @inline(__always)
-    private func store(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int, quoted: Bool) -> MalformedReason? {
+    private func store(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int,
+                       plan: LinePlan, internMask: UInt32, into record: inout AccessRecord) -> MalformedReason?
+    {
         var end = end
         switch kind {
         case .responseCode:
             guard let code = LineTokenizer.decimal(base, start, end), code < 1000 else { return .badResponseCode }
             record.responseCode = UInt16(code)
         case .responseFlags:
-            if let failure = parseFlags(base, start: start, end: end) { return failure }
+            if let failure = parseFlags(base, start: start, end: end, into: &record) { return failure }
         case .bytesReceived, .bytesSent, .duration:
             guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
             switch kind {
@@ -299,8 +319,8 @@ public final class LineTokenizer {
             // A response header: whatever the upstream sent, so never a reason to reject the line.
             record.upstreamServiceMillis = LineTokenizer.count(base, start, end) ?? AccessRecord.missing
         case .startTime:
-            let format = plan!.timeFormats[plan!.timeFormatOfSlot[slot]]
-            guard let (micros, timeEnd) = format.parse(base, from: start, end: end), timeEnd == end else { return .badStartTime }
+            guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: start, end: end), timeEnd == end
+            else { return .badStartTime }
             record.startMicros = micros
         case .upstreamCluster:
             // alt_stat_name leaks a trailing ';' into some Istio versions' logs (istio/istio#54219).
@@ -326,7 +346,7 @@ public final class LineTokenizer {
 
     /// A comma-separated set of flag codes, or `-`.
     @inline(__always)
-    private func parseFlags(_ base: UnsafeRawPointer, start: Int, end: Int) -> MalformedReason? {
+    private func parseFlags(_ base: UnsafeRawPointer, start: Int, end: Int, into record: inout AccessRecord) -> MalformedReason? {
         if end &- start == 1, base.load(fromByteOffset: start, as: UInt8.self) == 45 { return nil }
         var codeStart = start
         while codeStart < end {

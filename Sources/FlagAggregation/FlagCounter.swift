@@ -55,24 +55,36 @@ public struct FlagTotals: Equatable, Sendable {
 /// allocation except when a new key or a new extension code first appears.
 public final class FlagCounter {
     private static let stride = 32
-    private var requests: [Int] = []
-    private var flagCounts: [Int] = []
+    /// Counts in raw memory, reached through one pointer: no uniqueness or exclusivity
+    /// checks per record.
+    private struct Storage {
+        var capacity = 0
+        var requests = UnsafeMutablePointer<Int>.allocate(capacity: 0)
+        var flagCounts = UnsafeMutablePointer<Int>.allocate(capacity: 0)
+    }
+    private let storage = UnsafeMutablePointer<Storage>.allocate(capacity: 1)
     /// Extension codes, interned; counts by `key << 32 | code`.
     private let extensionCodes = ByteInterner(capacity: 16)
     private var extensionCounts: [UInt64: Int] = [:]
 
-    public init() {}
+    public init() { storage.initialize(to: Storage()) }
+
+    deinit {
+        storage.pointee.requests.deallocate()
+        storage.pointee.flagCounts.deallocate()
+        storage.deallocate()
+    }
 
     /// Counts one record under key `id`, reading extension codes from `tokenizer`.
     @inline(__always)
     public func count(_ record: AccessRecord, key id: UInt32, tokenizer: LineTokenizer) {
         let index = Int(id)
-        if index >= requests.count { grow(to: index + 1) }
-        requests[index] &+= 1
+        if index >= storage.pointee.capacity { grow(to: index + 1) }
+        storage.pointee.requests[index] &+= 1
         var bits = record.flags.rawValue
-        let base = index &* FlagCounter.stride
+        let flagCounts = storage.pointee.flagCounts + index &* FlagCounter.stride
         while bits != 0 {
-            flagCounts[base &+ bits.trailingZeroBitCount] &+= 1
+            flagCounts[bits.trailingZeroBitCount] &+= 1
             bits &= bits &- 1
         }
         for i in 0..<Int(record.unknownFlagCount) {
@@ -82,15 +94,24 @@ public final class FlagCounter {
     }
 
     private func grow(to count: Int) {
-        let capacity = max(count, requests.count * 2, 64)
-        requests += Array(repeating: 0, count: capacity - requests.count)
-        flagCounts += Array(repeating: 0, count: capacity * FlagCounter.stride - flagCounts.count)
+        let (capacity, requests, flagCounts) = (storage.pointee.capacity, storage.pointee.requests, storage.pointee.flagCounts)
+        let newCapacity = max(count, capacity * 2, 64)
+        let newRequests = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
+        newRequests.initialize(repeating: 0, count: newCapacity)
+        newRequests.update(from: requests, count: capacity)
+        let newFlags = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity * FlagCounter.stride)
+        newFlags.initialize(repeating: 0, count: newCapacity * FlagCounter.stride)
+        newFlags.update(from: flagCounts, count: capacity * FlagCounter.stride)
+        requests.deallocate()
+        flagCounts.deallocate()
+        storage.pointee = Storage(capacity: newCapacity, requests: newRequests, flagCounts: newFlags)
     }
 
     /// Totals by key name; `name(id)` gives the name of an interned id.
     public func totals(naming name: (UInt32) -> String) -> FlagTotals {
         var result = FlagTotals()
-        for index in requests.indices where requests[index] > 0 {
+        let (capacity, requests, flagCounts) = (storage.pointee.capacity, storage.pointee.requests, storage.pointee.flagCounts)
+        for index in 0..<capacity where requests[index] > 0 {
             var totals = KeyTotals(requests: requests[index])
             for flag in ResponseFlag.allCases {
                 let n = flagCounts[index * FlagCounter.stride + flag.rawValue]

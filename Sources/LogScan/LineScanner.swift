@@ -69,8 +69,9 @@ final class LineScanner: @unchecked Sendable {
                     formatChosen = parser.chooseFormat(from: UnsafeRawBufferPointer(start: base, count: end)) || n == 0
                 }
                 if groupKey == nil { setGroupKey(parser.currentPlan.defaultGroupKey) }
+                let key = (kind: groupKey!, missing: missingKeyID)
                 if n == 0 {
-                    if filled > 0, !skippingLongLine { handle(base, 0, filled, parser, &counts) }
+                    if filled > 0, !skippingLongLine { handle(base, 0, filled, parser, key, &counts) }
                     break
                 }
                 var lineStart = 0
@@ -80,7 +81,7 @@ final class LineScanner: @unchecked Sendable {
                     if skippingLongLine {
                         skippingLongLine = false
                     } else {
-                        handle(base, lineStart, newline, parser, &counts)
+                        handle(base, lineStart, newline, parser, key, &counts)
                     }
                     lineStart = newline + 1
                 }
@@ -107,7 +108,9 @@ final class LineScanner: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func handle(_ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int, _ parser: LineParser, _ counts: inout UnitCounts) {
+    private func handle(_ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int, _ parser: LineParser,
+                        _ key: (kind: FieldKind, missing: UInt32), _ counts: inout UnitCounts)
+    {
         counts.physicalLines &+= 1
         let length = end &- start
         if length == 0 || (length == 1 && base.load(fromByteOffset: start, as: UInt8.self) == 13) { return }
@@ -130,8 +133,8 @@ final class LineScanner: @unchecked Sendable {
         }
         counts.summary.records &+= 1
         counts.summary.lines &+= 1
-        let key = record.key(groupKey!)
-        counter.count(record, key: key == AccessRecord.noKey ? missingKeyID : key, tokenizer: tokenizer)
+        let id = record.key(key.kind)
+        counter.count(record, key: id == AccessRecord.noKey ? key.missing : id, tokenizer: tokenizer)
     }
 
     private func malformed(_ reason: MalformedReason, _ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int,
