@@ -77,8 +77,9 @@ public final class LineParser {
             if line.isEmpty { continue }
             seen += 1
             for index in plans.indices where tokenizer.tokenize(line, plan: plans[index]) == nil {
-                // A format that needs no tolerance for extra fields fits better.
-                scores[index] += tokenizer.hadExtraFields ? 1 : 2
+                // A format fits better when it needs no tolerance for extra fields, and when its
+                // own first literal starts the line (`ACCESS [` over `[` for Emissary).
+                scores[index] += 2 + (tokenizer.hadExtraFields ? 0 : 2) + (tokenizer.prefixLength == 0 ? 1 : 0)
             }
         }
         guard let best = scores.indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }),

@@ -157,14 +157,36 @@ public final class LineTokenizer {
         guard let base = line.baseAddress, line.count > 0 else { return .missingFields }
         var end = line.count
         if base.load(fromByteOffset: end - 1, as: UInt8.self) == 13 { end -= 1 }
+        let literals = UnsafeRawPointer(plan.literals.baseAddress!)
+        let first = plan.steps[0]
+        guard first.operation == .literal else {
+            return execute(plan, base, from: 0, end: end, internMask: internMask, &record, &hadExtraFields)
+        }
+        // Collectors put their own text before the record, which starts at the format's first
+        // literal; that literal may occur in the prefix too (`[pod/name/container] [2024-…`).
+        let limit = min(end, 512 + Int(first.literalCount))
+        var start = matches(literals, first, base, at: 0, end: end) ? 0 : findLiteral(literals, first, base, from: 0, end: limit)
+        var failure = MalformedReason.unexpectedText
+        for _ in 0..<4 where start < limit {
+            record = AccessRecord()
+            guard let reason = execute(plan, base, from: start, end: end, internMask: internMask, &record, &hadExtraFields) else {
+                prefixLength = start
+                return nil
+            }
+            failure = reason
+            start = findLiteral(literals, first, base, from: start + 1, end: limit)
+        }
+        return failure
+    }
+
+    /// Runs the plan's steps over `[from, end)`.
+    @inline(__always)
+    private func execute(_ plan: LinePlan, _ base: UnsafeRawPointer, from start: Int, end: Int, internMask: UInt32,
+                         _ record: inout AccessRecord, _ hadExtraFields: inout Bool) -> MalformedReason?
+    {
         let steps = plan.steps
         let literals = UnsafeRawPointer(plan.literals.baseAddress!)
-        var p = 0
-        if steps[0].operation == .literal, !matches(literals, steps[0], base, at: 0, end: end) {
-            guard let start = findPrefixEnd(literals, steps[0], base, end: end) else { return .unexpectedText }
-            p = start
-            prefixLength = start
-        }
+        var p = start
         for stepIndex in 0..<steps.count {
             let step = steps[stepIndex]
             switch step.operation {
@@ -233,14 +255,6 @@ public final class LineTokenizer {
             q = ByteSearch.first(first, in: base, from: q &+ 1, end: end)
         }
         return q
-    }
-
-    /// Collectors put their own text before the record; the record starts at the format's
-    /// first literal, looked for in the line's first 512 bytes.
-    private func findPrefixEnd(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer, end: Int) -> Int? {
-        let limit = min(end, 512 + Int(step.literalCount))
-        let q = findLiteral(literals, step, base, from: 0, end: limit)
-        return q < limit ? q : nil
     }
 
     /// Splits a run of quoted fields `a" "b" "c` ending at the run's terminator; records the
