@@ -7,6 +7,8 @@ public enum BuiltinFormat: String, CaseIterable, Sendable {
     case istio13 = "istio-1.3"
     case istio12 = "istio-1.2"
     case istio11 = "istio-1.1"
+    /// Istio's JSON encoding, Envoy Gateway's and other `json_format` logs.
+    case json
 
     static let envoyDefault =
         #"[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%""#
@@ -37,11 +39,13 @@ public enum BuiltinFormat: String, CaseIterable, Sendable {
         case .istio11:
             return BuiltinFormat.requestPart + #" "%DYNAMIC_METADATA(istio.mixer:status)%""#
                 + BuiltinFormat.envoyTail + BuiltinFormat.istioAddresses
+        case .json:
+            return "json"
         }
     }
 
     /// Compiled once; built-in format strings are known to be valid.
     public var plan: LinePlan {
-        try! LinePlan(name: rawValue, formatString: formatString)
+        self == .json ? LinePlan(jsonKeys: .standard) : try! LinePlan(name: rawValue, formatString: formatString)
     }
 }

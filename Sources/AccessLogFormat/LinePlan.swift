@@ -35,8 +35,27 @@ public final class LinePlan: @unchecked Sendable {
     let literals: UnsafeMutableBufferPointer<UInt8>
     /// The first slot holding each kind, or -1.
     let slotOfKind: [Int]
+    /// Set for JSON logs: fields are found by key, and slot `k` holds the kind with raw value `k`.
+    let jsonKeys: JSONKeys?
 
     public func hasField(_ kind: FieldKind) -> Bool { slotOfKind[Int(kind.rawValue)] >= 0 }
+
+    /// A plan for JSON access logs (`json_format`), one object per line, keys in any order.
+    public init(name: String = "json", jsonKeys: JSONKeys) {
+        self.name = name
+        formatString = "json"
+        self.jsonKeys = jsonKeys
+        fieldKinds = FieldKind.allCases
+        timeFormats = [.envoyDefault]
+        timeFormatOfSlot = FieldKind.allCases.map { $0 == .startTime ? 0 : -1 }
+        slotOfKind = FieldKind.allCases.map { jsonKeys.contains($0) ? Int($0.rawValue) : -1 }
+        steps = .allocate(capacity: 0)
+        literals = .allocate(capacity: 1)
+        fieldKindBuffer = .allocate(capacity: fieldKinds.count)
+        _ = fieldKindBuffer.initialize(from: fieldKinds)
+        defaultTimeSlots = .allocate(capacity: fieldKinds.count)
+        defaultTimeSlots.initialize(repeating: true)
+    }
 
     /// The key `scan` groups by when not told: the cluster when the format has one.
     public var defaultGroupKey: FieldKind { hasField(.upstreamCluster) ? .upstreamCluster : .authority }
@@ -52,6 +71,7 @@ public final class LinePlan: @unchecked Sendable {
         }
         self.name = name
         self.formatString = formatString
+        jsonKeys = nil
         var kinds: [FieldKind] = []
         var times: [StartTimeFormat] = []
         var timeOfSlot: [Int] = []

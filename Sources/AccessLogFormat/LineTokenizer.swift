@@ -95,7 +95,7 @@ public final class LineTokenizer {
     private static let maxSlots = 256
     private static let maxSeparators = 64
     private static let maxUnknownFlags = 8
-    private let ranges = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxSlots)
+    let ranges = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxSlots)
     private let separators = UnsafeMutableBufferPointer<Int>.allocate(capacity: maxSeparators)
     private let unknownFlags = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxUnknownFlags)
 
@@ -157,6 +157,9 @@ public final class LineTokenizer {
         guard let base = line.baseAddress, line.count > 0 else { return .missingFields }
         var end = line.count
         if base.load(fromByteOffset: end - 1, as: UInt8.self) == 13 { end -= 1 }
+        if let keys = plan.jsonKeys {
+            return executeJSON(plan, keys, base, end: end, internMask: internMask, &record, &prefixLength)
+        }
         let literals = UnsafeRawPointer(plan.literals.baseAddress!)
         let first = plan.steps[0]
         guard first.operation == .literal else {
@@ -312,7 +315,7 @@ public final class LineTokenizer {
 
     /// Records a field's range and decodes the values a record holds.
     @inline(__always)
-    private func store(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int,
+    func store(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int,
                        plan: LinePlan, internMask: UInt32, into record: inout AccessRecord) -> MalformedReason?
     {
         var end = end

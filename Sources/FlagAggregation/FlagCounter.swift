@@ -3,25 +3,22 @@ import AccessLogFormat
 /// Requests and flag counts of one group key (a cluster, an authority…).
 public struct KeyTotals: Equatable, Sendable {
     public var requests = 0
+    /// Requests with at least one flag of `ResponseFlags.upstreamFailures` (a `UF,URX`
+    /// request counts once here, and once under each flag).
+    public var upstreamFailures = 0
     /// Count per flag code (short code, or an extension's own code); only non-zero entries.
     public var flags: [String: Int] = [:]
 
-    public init(requests: Int = 0, flags: [String: Int] = [:]) {
+    public init(requests: Int = 0, upstreamFailures: Int = 0, flags: [String: Int] = [:]) {
         self.requests = requests
+        self.upstreamFailures = upstreamFailures
         self.flags = flags
     }
 
     public mutating func add(_ other: KeyTotals) {
         requests += other.requests
+        upstreamFailures += other.upstreamFailures
         flags.merge(other.flags, uniquingKeysWith: +)
-    }
-
-    /// Requests that carried at least one upstream-failure flag are not known after merging,
-    /// so "failures" is the sum of the upstream-failure flag counts.
-    public var upstreamFailures: Int {
-        flags.reduce(0) { total, entry in
-            ResponseFlag(code: entry.key).map { ResponseFlags.upstreamFailures.contains($0) } == true ? total + entry.value : total
-        }
     }
 }
 
@@ -54,7 +51,9 @@ public struct FlagTotals: Equatable, Sendable {
 /// Counts records per interned key id on the hot path: dense arrays, no hashing, no
 /// allocation except when a new key or a new extension code first appears.
 public final class FlagCounter {
+    /// Per key: one counter per flag bit, then the upstream-failure request count.
     private static let stride = 32
+    private static let failureSlot = 30
     /// Counts in raw memory, reached through one pointer: no uniqueness or exclusivity
     /// checks per record.
     private struct Storage {
@@ -83,6 +82,7 @@ public final class FlagCounter {
         storage.pointee.requests[index] &+= 1
         var bits = record.flags.rawValue
         let flagCounts = storage.pointee.flagCounts + index &* FlagCounter.stride
+        if bits & ResponseFlags.upstreamFailures.rawValue != 0 { flagCounts[FlagCounter.failureSlot] &+= 1 }
         while bits != 0 {
             flagCounts[bits.trailingZeroBitCount] &+= 1
             bits &= bits &- 1
@@ -112,7 +112,8 @@ public final class FlagCounter {
         var result = FlagTotals()
         let (capacity, requests, flagCounts) = (storage.pointee.capacity, storage.pointee.requests, storage.pointee.flagCounts)
         for index in 0..<capacity where requests[index] > 0 {
-            var totals = KeyTotals(requests: requests[index])
+            var totals = KeyTotals(requests: requests[index],
+                                   upstreamFailures: flagCounts[index * FlagCounter.stride + FlagCounter.failureSlot])
             for flag in ResponseFlag.allCases {
                 let n = flagCounts[index * FlagCounter.stride + flag.rawValue]
                 if n > 0 { totals.flags[flag.shortCode] = n }

@@ -9,6 +9,8 @@ public struct JSONReport: Encodable {
     struct Cluster: Encodable {
         var cluster: String
         var requests: Int
+        /// Requests with at least one upstream-failure flag (UF, URX, UH, UT, UC, UO, …).
+        var upstreamFailures: Int
         var flags: [String: Int]
     }
 
@@ -58,7 +60,7 @@ public struct JSONReport: Encodable {
         outsideTimeRange = result.outsideTimeRange
         flags = result.totals.flags
         clusters = result.totals.keys.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            .map { Cluster(cluster: $0.key, requests: $0.value.requests, flags: $0.value.flags) }
+            .map { Cluster(cluster: $0.key, requests: $0.value.requests, upstreamFailures: $0.value.upstreamFailures, flags: $0.value.flags) }
         inputs = result.inputs.map {
             Input(path: $0.path, bytes: $0.bytes, lines: $0.lines, records: $0.records, malformed: $0.malformed, error: $0.error)
         }

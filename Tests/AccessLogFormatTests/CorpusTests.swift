@@ -135,3 +135,77 @@ struct CorpusTests {
         #expect(parser.currentPlan.name == "istio")
     }
 }
+
+/// JSON access logs: every corpus line parses, and its fields equal what a general JSON
+/// decoder (Foundation's) reads from the same line.
+struct JSONCorpusTests {
+    static func expectedString(_ object: [String: Any], _ keys: [String]) -> String? {
+        for key in keys {
+            if let value = object[key], !(value is NSNull) {
+                if let number = value as? NSNumber { return number.stringValue }
+                return value as? String
+            }
+        }
+        return nil
+    }
+
+    @Test func everyJSONLineParsesWithItsFields() throws {
+        var checked = 0
+        for file in try Corpus.files(in: "json") {
+            let parser = LineParser(tokenizer: LineTokenizer(internedKeys: [.upstreamCluster, .authority]))
+            let lines = try Corpus.lines(file)
+            lines.joined(separator: "\n").withBytes { #expect(parser.chooseFormat(from: $0), "\(file)") }
+            #expect(parser.currentPlan.name == "json", "\(file)")
+            for (index, line) in lines.enumerated() {
+                let place = "\(file):\(index + 1)"
+                try line.withBytes { try #require(parser.parse($0) == nil, "\(place)") }
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let t = parser.tokenizer
+                let r = t.record
+                func text(_ kind: FieldKind) -> String? { t.value(of: kind).map { String(decoding: $0, as: UTF8.self) } }
+                #expect(String(r.responseCode) == Self.expectedString(object, ["response_code"]) ?? "0", "\(place) code")
+                let flags = Self.expectedString(object, ["response_flags"]) ?? "-"
+                #expect(Set(r.flags.members.map(\.shortCode)) == Set(flags.split(separator: ",").map(String.init).filter { $0 != "-" }),
+                        "\(place) flags")
+                if let cluster = Self.expectedString(object, ["upstream_cluster"]), cluster != "-" {
+                    let stripped = cluster.hasSuffix(";") ? String(cluster.dropLast()) : cluster
+                    #expect(t.clusters.string(for: r.cluster) == stripped, "\(place) cluster")
+                } else {
+                    #expect(r.cluster == AccessRecord.noKey || t.clusters.string(for: r.cluster) == "-", "\(place) no cluster")
+                }
+                if let authority = Self.expectedString(object, ["authority", ":authority"]) {
+                    #expect(text(.authority) == authority, "\(place) authority")
+                }
+                if let time = Self.expectedString(object, ["start_time", "timestamp"]) {
+                    #expect(CorpusTests.isoMillis(r.startMicros) == time, "\(place) time")
+                }
+                if let sent = Self.expectedString(object, ["bytes_sent", "tx_bytes"]), sent != "-" {
+                    #expect(String(r.bytesSent) == sent, "\(place) bytes sent")
+                }
+                if let duration = Self.expectedString(object, ["duration", "duration_ms"]), duration != "-" {
+                    #expect(String(r.durationMillis) == duration, "\(place) duration")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked >= 20)
+    }
+
+    @Test func customKeysMapAnotherSchema() throws {
+        let keys = try JSONKeys(overrides: "cluster=backend,flags=envoy_flags,code=status_code")
+        let parser = LineParser(plan: LinePlan(jsonKeys: keys))
+        let line = #"{"status_code": 503, "envoy_flags": "UF,URX", "backend": "payments", "nested": {"a": [1, {"b": "}"}]}, "s": "q\"uote"}"#
+        try line.withBytes { try #require(parser.parse($0) == nil) }
+        #expect(parser.tokenizer.clusters.string(for: parser.tokenizer.record.cluster) == "payments")
+        #expect(parser.tokenizer.record.flags == [ResponseFlags(.UF), ResponseFlags(.URX)])
+        #expect(throws: FormatError.self) { try JSONKeys(overrides: "nonsense") }
+    }
+
+    @Test func hostileJSONIsMalformedNotFatal() throws {
+        let parser = LineParser(plan: BuiltinFormat.json.plan)
+        let deep = #"{"response_code": 200, "x": "# + String(repeating: "[", count: 100_000) + "}"
+        for line in [deep, #"{"response_code": 200"#, #"{"response_code" 200}"#, "{", #"{"a": "unterminated}"#, #"{"msg": "no response"}"#] {
+            #expect(line.withBytes { parser.parse($0) } != nil, "\(line.prefix(40))")
+        }
+    }
+}

@@ -21,7 +21,7 @@ struct LineHandlingTests {
         let result = try scan(Self.line + "\r\n\n\r\n" + Self.line + "\n\n" + Self.line)
         #expect(result.records == 3)
         #expect(result.malformed == 0)
-        #expect(result.totals.keys["outbound|80||api.default.svc.cluster.local"] == .init(requests: 3, flags: ["UF": 3, "URX": 3]))
+        #expect(result.totals.keys["outbound|80||api.default.svc.cluster.local"] == .init(requests: 3, upstreamFailures: 3, flags: ["UF": 3, "URX": 3]))
     }
 
     @Test func overlongLinesAreSkippedAndCounted() throws {
