@@ -275,6 +275,9 @@ public final class LineTokenizer {
         var separatorCount = 0
         var q = start
         var runEnd = -1
+        // A line that ends in a quote ends the format's last run there: extra fields are then
+        // less likely than a client's quotes in the user agent.
+        let endsAtLineEnd = atFormatEnd && end > start && base.load(fromByteOffset: end &- 1, as: UInt8.self) == 34
         while true {
             q = ByteSearch.first(34, in: base, from: q, end: end)
             if q >= end { return nil }
@@ -283,7 +286,7 @@ public final class LineTokenizer {
             if separatorCount >= fieldCount &- 1, matches(literals, step, base, at: q, end: end) {
                 let after = q &+ terminatorCount
                 let endsHere = atFormatEnd
-                    ? (after == end || base.load(fromByteOffset: after, as: UInt8.self) == 32)
+                    ? (after == end || (!endsAtLineEnd && base.load(fromByteOffset: after, as: UInt8.self) == 32))
                     : (after < end && base.load(fromByteOffset: after, as: UInt8.self) != 34)
                 if endsHere {
                     runEnd = q

@@ -23,6 +23,11 @@ struct Scan: ParsableCommand {
     @Option(help: "auto, a built-in format (\(BuiltinFormat.allCases.map(\.rawValue).joined(separator: ", "))), or an Envoy format string.")
     var format = "auto"
 
+    @Option(name: .customLong("json-keys"), help: ArgumentHelp(
+        "Read JSON logs whose keys differ from Istio's and Envoy Gateway's: FIELD=KEY,… with FIELD one of \(JSONKeys.fieldNames.keys.sorted().joined(separator: ", ")).",
+        valueName: "mapping"))
+    var jsonKeys: String?
+
     @Option(name: .customLong("group-by"), help: "cluster, authority, upstream-host or route (default: cluster when the format has one, else authority).")
     var groupBy: String?
 
@@ -68,8 +73,9 @@ struct Scan: ParsableCommand {
         var options = ScanOptions()
         do {
             options.format = try FormatChoice(argument: format)
+            if let jsonKeys { options.format = .fixed(LinePlan(jsonKeys: try JSONKeys(overrides: jsonKeys))) }
         } catch {
-            throw ValidationError("--format: \(error)")
+            throw ValidationError("\(jsonKeys == nil ? "--format" : "--json-keys"): \(error)")
         }
         options.groupBy = groupBy.flatMap(FieldKind.init(groupName:))
         options.threads = threads
