@@ -34,5 +34,7 @@ let package = Package(
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
         .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports"]),
+        // Runs the built `flagwatch` binary as a user would.
+        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch"]),
     ]
 )

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+
+/// `flagwatch scan` end to end: the built binary, real files, real pipes.
+struct ScanCommandTests {
+    /// The binary SwiftPM built beside this test bundle.
+    static let binary: String = {
+        let bundle = Bundle.main.bundleURL
+        return [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("flagwatch").path }
+            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "flagwatch"
+    }()
+    static let samples: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Samples/logs")
+    }()
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func flagwatch(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Files, not pipes: a child that writes a lot cannot block on a full pipe.
+        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
+        let input = directory.appendingPathComponent("in")
+        for file in [out, err] { FileManager.default.createFile(atPath: file.path, contents: nil) }
+        FileManager.default.createFile(atPath: input.path, contents: stdin ?? Data())
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = try FileHandle(forReadingFrom: input)
+        try process.run()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+                   stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func jsonReportHasTheDocumentedSchema() throws {
+        let run = try Self.flagwatch(["scan", "--output", "json", Self.samples.appendingPathComponent("istio.log").path])
+        #expect(run.status == 0)
+        let report = try Self.json(run.stdout)
+        for key in ["format", "groupBy", "lines", "records", "malformed", "malformedByReason", "flags", "clusters", "inputs"] {
+            #expect(report[key] != nil, "\(key)")
+        }
+        #expect(report["format"] as? String == "istio")
+        #expect(report["groupBy"] as? String == "cluster")
+        #expect((report["lines"] as? Int) == (report["records"] as! Int) + (report["malformed"] as! Int))
+        let truth = try Self.json(String(contentsOf: Self.samples.appendingPathComponent("istio.truth.json"), encoding: .utf8))
+        #expect(report["records"] as? Int == truth["records"] as? Int)
+        #expect(report["flags"] as? [String: Int] == truth["flags"] as? [String: Int])
+        let clusters = try #require(report["clusters"] as? [[String: Any]])
+        #expect(clusters.allSatisfy { ($0["flags"] as? [String: Int])?.values.allSatisfy { $0 > 0 } == true })
+        let inputs = try #require(report["inputs"] as? [[String: Any]])
+        #expect(inputs.count == 1)
+        #expect(inputs[0]["error"] is NSNull)
+        #expect(run.stderr.contains("format auto-detected: istio"))
+    }
+
+    @Test func standardInputIsTheDefault() throws {
+        let log = try Data(contentsOf: Self.samples.appendingPathComponent("envoy.log"))
+        let run = try Self.flagwatch(["scan", "--output", "json"], stdin: log)
+        let report = try Self.json(run.stdout)
+        #expect(run.status == 0)
+        #expect(report["groupBy"] as? String == "authority")
+        #expect(report["format"] as? String == "envoy")
+        let dash = try Self.flagwatch(["scan", "--output", "json", "-"], stdin: log)
+        #expect(try Self.json(dash.stdout)["records"] as? Int == report["records"] as? Int)
+    }
+
+    @Test func unreadableInputExitsTwoAndReportsTheRest() throws {
+        let run = try Self.flagwatch(["scan", "--output", "json", "/nonexistent/access.log", Self.samples.appendingPathComponent("istio.log").path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("/nonexistent/access.log"))
+        let report = try Self.json(run.stdout)
+        #expect((report["records"] as? Int ?? 0) > 0)
+        let inputs = try #require(report["inputs"] as? [[String: Any]])
+        #expect(inputs.contains { ($0["error"] as? String)?.contains("nonexistent") == true })
+    }
+
+    @Test(arguments: [["scan", "--format", "[%START_TIME% %BAD("], ["scan", "--threads", "0"], ["scan", "--group-by", "pod"],
+                      ["scan", "--output", "xml"], ["scan", "--since", "yesterday"], ["scan", "--json-keys", "x"]])
+    func usageErrorsExitSixtyFour(arguments: [String]) throws {
+        let run = try Self.flagwatch(arguments + [Self.samples.appendingPathComponent("istio.log").path])
+        #expect(run.status == 64)
+        #expect(!run.stderr.isEmpty)
+    }
+
+    @Test func formatErrorPointsAtTheColumn() throws {
+        let run = try Self.flagwatch(["scan", "--format", "[%START_TIME%] %RESPONSE_CODE", "/dev/null"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("column 16"))
+    }
+
+    @Test func csvAndTableAgreeWithJSON() throws {
+        let path = Self.samples.appendingPathComponent("istio.log").path
+        let csv = try Self.flagwatch(["scan", "--output", "csv", path]).stdout
+        let rows = csv.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows[0].prefix(3) == ["cluster", "requests", "upstream_failures"])
+        let report = try Self.json(try Self.flagwatch(["scan", "--output", "json", path]).stdout)
+        #expect(rows.count - 1 == (report["clusters"] as? [Any])?.count)
+        let table = try Self.flagwatch(["scan", "--top", "3", path], environment: ["NO_COLOR": "1"]).stdout
+        #expect(table.hasPrefix("CLUSTER"))
+        #expect(table.contains("outbound|9080||reviews.default.svc.cluster.local"))
+        #expect(!table.contains("\u{1B}["))
+        #expect(table.contains("more (--top)"))
+    }
+
+    @Test func showMalformedNamesFileAndLine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("access.log")
+        // The sample holds invalid UTF-8 on purpose: keep its bytes.
+        var lines = try Data(contentsOf: Self.samples.appendingPathComponent("istio.log")).split(separator: 10).map { Data($0) }
+        lines.insert(Data("this is not an access log line \u{1B}[31m".utf8), at: 3)
+        try Data(lines.joined(separator: [10]) + [10]).write(to: log)
+        let run = try Self.flagwatch(["scan", "--show-malformed", "1", "--output", "json", "-o", directory.appendingPathComponent("r.json").path, log.path])
+        #expect(run.status == 0)
+        #expect(run.stderr.contains("\(log.path):4: "))
+        #expect(!run.stderr.contains("\u{1B}[31m"), "control characters are neutralised")
+        #expect(run.stdout.isEmpty)
+        let report = try Self.json(String(contentsOf: directory.appendingPathComponent("r.json"), encoding: .utf8))
+        #expect((report["malformed"] as? Int ?? 0) >= 1)
+    }
+
+    @Test func threadCountDoesNotChangeTheReport() throws {
+        let path = Self.samples.appendingPathComponent("istio.log").path
+        let one = try Self.flagwatch(["scan", "--output", "json", "--threads", "1", path]).stdout
+        let four = try Self.flagwatch(["scan", "--output", "json", "--threads", "4", path]).stdout
+        #expect(one == four)
+    }
+}
