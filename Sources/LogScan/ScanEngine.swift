@@ -10,9 +10,13 @@ import Glibc
 /// Bytes scanned so far, for a progress line.
 public final class ScanProgress: Sendable {
     private let bytes = Atomic<Int>(0)
+    private let total = Atomic<Int>(0)
     public init() {}
     func add(_ count: Int) { bytes.add(count, ordering: .relaxed) }
     public var bytesScanned: Int { bytes.load(ordering: .relaxed) }
+    /// Bytes the scan will read, or 0 when unknown (standard input, compressed input).
+    public var totalBytes: Int { total.load(ordering: .relaxed) }
+    func setTotal(_ value: Int) { total.store(value, ordering: .relaxed) }
 }
 
 /// Scans inputs over a pool of worker threads and merges what they counted.
@@ -37,15 +41,13 @@ public enum ScanEngine {
         return result
     }
 
-    /// Total size of plain inputs, for an ETA; compressed sizes are not comparable.
-    public static func plannedBytes(_ files: [InputFile]) -> Int {
-        files.reduce(0) { $0 + Int($1.size) }
-    }
-
     public static func scan(_ files: [InputFile], options: ScanOptions, progress: ScanProgress? = nil) -> ScanResult {
         let plans = BuiltinFormat.allCases.map(\.plan)
         let groupKey = options.groupBy ?? decideGroupKey(files, options: options, plans: plans)
         let units = makeUnits(files, options: options)
+        // Decompressed sizes are not known ahead: no estimate then.
+        let knownSize = files.allSatisfy { !$0.isStandardInput && !isCompressed($0) }
+        progress?.setTotal(knownSize ? files.reduce(0) { $0 + Int($1.size) } : 0)
         let workerCount = max(1, min(options.threads, units.count))
         let scanners = (0..<workerCount).map { _ in LineScanner(options: options, plans: plans, groupKey: groupKey) }
         let next = Atomic<Int>(0)

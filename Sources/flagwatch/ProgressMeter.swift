@@ -24,7 +24,10 @@ final class ProgressMeter: @unchecked Sendable {
             if stopped { break }
             let bytes = Double(progress.bytesScanned)
             let seconds = max(Date().timeIntervalSince(started), 0.001)
-            let line = String(format: "\r\u{1B}[K%.1f MB  %.0f MB/s  %.1fs", bytes / 1e6, bytes / 1e6 / seconds, seconds)
+            let rate = bytes / seconds
+            var line = String(format: "\r\u{1B}[K%.1f MB  %.0f MB/s  %.1fs", bytes / 1e6, rate / 1e6, seconds)
+            let total = Double(progress.totalBytes)
+            if total > 0, rate > 0 { line += String(format: "  ETA %.0fs", max(0, total - bytes) / rate) }
             FileHandle.standardError.write(Data(line.utf8))
         }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
