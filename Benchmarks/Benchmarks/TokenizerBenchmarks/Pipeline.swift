@@ -1,0 +1,140 @@
+import AccessLogFormat
+
+/// The per-line work of one `flagwatch scan` worker, over a corpus held in memory: split lines
+/// with `LineSplitter`, parse each with `LineParser` (automatic format, as the CLI's
+/// default), count it (see `BenchCounter`). Mirrors LineScanner.handle in Sources/LogScan.
+///
+/// Lines are taken from a cursor that wraps around at the end of the corpus, so consecutive
+/// iterations walk the whole 16 MiB buffer (out of cache, as a real scan is) instead of
+/// re-reading the same few lines.
+final class Pipeline: @unchecked Sendable {
+    static let maxLineLength = 64 * 1024
+
+    let corpus: Corpus
+    let tokenizer: LineTokenizer
+    let parser: LineParser
+    let counter = BenchCounter()
+    let groupKey: FieldKind
+    let missingKey: UInt32
+    private var cursor = 0
+
+    var lines = 0
+    var records = 0
+    var malformed = 0
+
+    init(corpus: Corpus) {
+        self.corpus = corpus
+        tokenizer = LineTokenizer(internedKeys: [])
+        parser = LineParser(choosingAmong: BuiltinFormat.allCases.map(\.plan), tokenizer: tokenizer)
+        let base = corpus.bytes.baseAddress!
+        // As the scanner does: choose the format from the first chunk's whole lines.
+        let head = min(corpus.bytes.count, 256 << 10)
+        var lastNewline = head
+        while lastNewline > 0, base.load(fromByteOffset: lastNewline - 1, as: UInt8.self) != 10 { lastNewline -= 1 }
+        guard parser.chooseFormat(from: UnsafeRawBufferPointer(start: base, count: lastNewline)) else {
+            fatalError("\(corpus.name): no built-in format fits the first lines")
+        }
+        groupKey = parser.currentPlan.defaultGroupKey
+        tokenizer.internedKeys = [groupKey]
+        missingKey = tokenizer.interner(for: groupKey)!.intern("-")
+    }
+
+    var formatName: String { parser.currentPlan.name }
+
+    /// Parses and counts the next `count` lines; returns the bytes they span (newlines included).
+    @inline(__always)
+    func run(lines count: Int) -> Int {
+        let base = corpus.bytes.baseAddress!
+        let end = corpus.bytes.count
+        var p = cursor
+        var consumed = 0
+        for _ in 0..<count {
+            let newline = LineSplitter.newline(in: base, from: p, end: end)
+            handle(base, p, newline)
+            let next = newline < end ? newline &+ 1 : end
+            consumed &+= next &- p
+            p = next == end ? 0 : next
+        }
+        cursor = p
+        return consumed
+    }
+
+    /// Splits the next `count` lines and does nothing else; returns the bytes they span.
+    @inline(__always)
+    func split(lines count: Int) -> Int {
+        let base = corpus.bytes.baseAddress!
+        let end = corpus.bytes.count
+        var p = cursor
+        var consumed = 0
+        for _ in 0..<count {
+            let newline = LineSplitter.newline(in: base, from: p, end: end)
+            let next = newline < end ? newline &+ 1 : end
+            consumed &+= next &- p
+            p = next == end ? 0 : next
+        }
+        cursor = p
+        return consumed
+    }
+
+    /// One pass over the whole corpus from its start; returns the number of lines.
+    func runWholeCorpus() -> Int {
+        cursor = 0
+        let base = corpus.bytes.baseAddress!
+        let end = corpus.bytes.count
+        var p = 0
+        var count = 0
+        while p < end {
+            let newline = LineSplitter.newline(in: base, from: p, end: end)
+            handle(base, p, newline)
+            count += 1
+            p = newline + 1
+        }
+        return count
+    }
+
+    @inline(__always)
+    private func handle(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) {
+        lines &+= 1
+        let length = end &- start
+        if length == 0 || (length == 1 && base.load(fromByteOffset: start, as: UInt8.self) == 13) { return }
+        if length > Pipeline.maxLineLength {
+            malformed &+= 1
+            return
+        }
+        if parser.parse(UnsafeRawBufferPointer(start: base + start, count: length)) != nil {
+            malformed &+= 1
+            return
+        }
+        records &+= 1
+        let record = tokenizer.record
+        let id = record.key(groupKey)
+        counter.count(record, key: id == AccessRecord.noKey ? missingKey : id, tokenizer: tokenizer)
+    }
+
+    /// One full pass from a fresh state, checked against the generator's ground truth. It also
+    /// warms up: afterwards every key of the corpus is interned and every counter slot exists,
+    /// so the measured iterations are in steady state. Returns a one-line summary.
+    func warmUpAndVerify() -> String {
+        let physical = runWholeCorpus()
+        let truth = corpus.truth
+        var problems: [String] = []
+        if records != truth.records { problems.append("records \(records) != truth \(truth.records)") }
+        if malformed != truth.malformed { problems.append("malformed \(malformed) != truth \(truth.malformed)") }
+        let interner = tokenizer.interner(for: groupKey)!
+        let totals = counter.verificationTotals { interner.string(for: $0) }
+        for (key, requests) in truth.requests {
+            let counted = totals[key]
+            if counted?.requests != requests {
+                problems.append("\(key): requests \(counted?.requests ?? 0) != truth \(requests)")
+            } else if counted?.flags != truth.flags[key] {
+                problems.append("\(key): flags \(counted?.flags ?? [:]) != truth \(truth.flags[key] ?? [:])")
+            }
+        }
+        for key in totals.keys where truth.requests[key] == nil { problems.append("\(key): not in truth") }
+        guard problems.isEmpty else {
+            fatalError("\(corpus.name): counts differ from the generator's truth: " + problems.prefix(5).joined(separator: "; "))
+        }
+        return "\(corpus.name): \(corpus.bytes.count) bytes, \(physical) lines, \(records) records, \(malformed) malformed, "
+            + "\(totals.count) keys, format \(formatName), grouped by \(groupKey); matches the generator's truth; counter: \(counterKind)"
+    }
+}
