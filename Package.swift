@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Format compiler and zero-copy tokenizer: standard library only.
@@ -21,8 +22,9 @@ let package = Package(
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "LogSources", dependencies: ["CZlib", .target(name: "CIsal", condition: .when(traits: ["ISAL"]))]),
         .target(name: "FlagAggregation", dependencies: ["AccessLogFormat"]),
-        .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation"]),
-        .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "LogScan"]),
+        .target(name: "AlertRules", dependencies: ["AccessLogFormat", "FlagAggregation", .product(name: "Yams", package: "Yams")]),
+        .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation", "AlertRules"]),
+        .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogScan"]),
         .executableTarget(
             name: "flagwatch",
             dependencies: [
@@ -33,6 +35,7 @@ let package = Package(
         .testTarget(name: "AccessLogFormatTests", dependencies: ["AccessLogFormat"]),
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
+        .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules"]),
         .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports"]),
         // Runs the built `flagwatch` binary as a user would.
         .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch"]),

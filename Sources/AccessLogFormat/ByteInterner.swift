@@ -17,6 +17,10 @@ public final class ByteInterner {
 
     /// Number of distinct keys.
     public var count: Int { spans.count }
+    /// Most keys the interner takes; past it `intern` returns `overflow` and memory stays put.
+    public var limit = Int(UInt32.max - 2)
+    /// What `intern` returns for a new key once `limit` keys are held.
+    public static let overflow = UInt32.max - 1
 
     public init(capacity: Int = 1024) {
         var size = 16
@@ -34,7 +38,7 @@ public final class ByteInterner {
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[index]
-            if slot.id == .max { return insert(key, hash: hash, at: index) }
+            if slot.id == .max { return spans.count < limit ? insert(key, hash: hash, at: index) : ByteInterner.overflow }
             if slot.hash == hash, Int(slot.length) == key.count, matches(key, offset: Int(slot.offset)) { return slot.id }
             index = (index &+ 1) & mask
         }

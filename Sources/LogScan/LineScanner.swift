@@ -10,22 +10,28 @@ import LogSources
 final class LineScanner: @unchecked Sendable {
     let tokenizer: LineTokenizer
     let counter = FlagCounter()
+    let series: SecondSeries
     private let options: ScanOptions
     private let plans: [LinePlan]
     private(set) var groupKey: FieldKind?
     private var missingKeyID: UInt32 = 0
+    private var otherKeyID: UInt32 = 0
     private let buffer: UnsafeMutableRawBufferPointer
     private let chunkSize = 4 << 20
 
     private(set) var malformedByReason = Array(repeating: 0, count: MalformedReason.allCases.count)
     private(set) var recordsByFormat: [String: Int] = [:]
     private(set) var outsideTimeRange = 0
+    private(set) var late = 0
+    private(set) var keysOverflowed = 0
+    private(set) var untimed = 0
     private(set) var samples: [MalformedSample] = []
 
     init(options: ScanOptions, plans: [LinePlan], groupKey: FieldKind?) {
         self.options = options
         self.plans = plans
         tokenizer = LineTokenizer(internedKeys: [])
+        series = SecondSeries(masks: options.rules.map(\.flags.rawValue), resolutionSeconds: options.resolutionSeconds)
         buffer = .allocate(byteCount: chunkSize + options.maxLineLength + 64, alignment: 64)
         if let groupKey { setGroupKey(groupKey) }
     }
@@ -35,8 +41,11 @@ final class LineScanner: @unchecked Sendable {
     private func setGroupKey(_ key: FieldKind) {
         groupKey = key
         tokenizer.internedKeys = [key]
+        let interner = tokenizer.interner(for: key)!
         // Records of a format without the key field count under "-", like Envoy's own "no value".
-        missingKeyID = tokenizer.interner(for: key)!.intern("-")
+        missingKeyID = interner.intern("-")
+        otherKeyID = interner.intern("__other__")
+        interner.limit = max(options.maxKeys, 2)
     }
 
     /// Per-unit counts, and where the unit's lines start for malformed-sample numbering.
@@ -59,6 +68,8 @@ final class LineScanner: @unchecked Sendable {
         var filled = 0
         var skippingLongLine = false
         var formatChosen = !parser.isAutomatic
+        // The watermark restarts with each unit; units do not depend on the thread count.
+        latestStart = .min
         do {
             while true {
                 let n = try source.read(into: UnsafeMutableRawBufferPointer(start: base + filled, count: capacity - filled))
@@ -69,7 +80,7 @@ final class LineScanner: @unchecked Sendable {
                     formatChosen = parser.chooseFormat(from: UnsafeRawBufferPointer(start: base, count: end)) || n == 0
                 }
                 if groupKey == nil { setGroupKey(parser.currentPlan.defaultGroupKey) }
-                let key = (kind: groupKey!, missing: missingKeyID)
+                let key = KeyContext(kind: groupKey!, missing: missingKeyID, other: otherKeyID)
                 if n == 0 {
                     if filled > 0, !skippingLongLine { handle(base, 0, filled, parser, key, &counts) }
                     break
@@ -109,7 +120,7 @@ final class LineScanner: @unchecked Sendable {
 
     @inline(__always)
     private func handle(_ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int, _ parser: LineParser,
-                        _ key: (kind: FieldKind, missing: UInt32), _ counts: inout UnitCounts)
+                        _ key: KeyContext, _ counts: inout UnitCounts)
     {
         counts.physicalLines &+= 1
         let length = end &- start
@@ -133,8 +144,33 @@ final class LineScanner: @unchecked Sendable {
         }
         counts.summary.records &+= 1
         counts.summary.lines &+= 1
-        let id = record.key(key.kind)
-        counter.count(record, key: id == AccessRecord.noKey ? key.missing : id, tokenizer: tokenizer)
+        var id = record.key(key.kind)
+        if id >= ByteInterner.overflow {
+            if id == ByteInterner.overflow { keysOverflowed &+= 1 }
+            id = id == ByteInterner.overflow ? key.other : key.missing
+        }
+        counter.count(record, key: id, tokenizer: tokenizer)
+        guard record.startMicros != .min else {
+            untimed &+= 1
+            return
+        }
+        if record.startMicros > latestStart {
+            latestStart = record.startMicros
+        } else if record.startMicros < latestStart &- allowedLatenessMicros {
+            late &+= 1
+        }
+        series.add(key: id, micros: record.startMicros, flags: record.flags.rawValue)
+    }
+
+    /// The latest start time seen in this unit, for the watermark.
+    private var latestStart = Int64.min
+    private var allowedLatenessMicros: Int64 { Int64(options.allowedLateness) * 1_000_000 }
+
+    /// What the per-line path needs to know about keys.
+    struct KeyContext {
+        var kind: FieldKind
+        var missing: UInt32
+        var other: UInt32
     }
 
     private func malformed(_ reason: MalformedReason, _ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int,
@@ -160,5 +196,11 @@ final class LineScanner: @unchecked Sendable {
     func totals() -> FlagTotals {
         guard let groupKey, let interner = tokenizer.interner(for: groupKey) else { return FlagTotals() }
         return counter.totals { interner.string(for: $0) }
+    }
+
+    /// This worker's buckets by key name, merged into `series`.
+    func exportSeries(into merged: inout [String: KeySeries]) {
+        guard let groupKey, let interner = tokenizer.interner(for: groupKey) else { return }
+        series.export(naming: { interner.string(for: $0) }, into: &merged)
     }
 }

@@ -1,4 +1,5 @@
 import AccessLogFormat
+import AlertRules
 import FlagAggregation
 import LogSources
 import Synchronization
@@ -84,6 +85,10 @@ public enum ScanEngine {
             result.totals.merge(scanner.totals())
             result.recordsByFormat.merge(scanner.recordsByFormat, uniquingKeysWith: +)
             result.outsideTimeRange += scanner.outsideTimeRange
+            result.late += scanner.late
+            result.keysOverflowed += scanner.keysOverflowed
+            result.untimed += scanner.untimed
+            scanner.exportSeries(into: &result.series)
             for reason in MalformedReason.allCases where scanner.malformedByReason[Int(reason.rawValue)] > 0 {
                 result.malformedByReason[reason, default: 0] += scanner.malformedByReason[Int(reason.rawValue)]
             }
@@ -106,6 +111,9 @@ public enum ScanEngine {
         result.inputs = inputs
         result.records = inputs.reduce(0) { $0 + $1.records }
         result.malformed = inputs.reduce(0) { $0 + $1.malformed }
+        result.resolutionSeconds = options.resolutionSeconds
+        (result.spikes, result.alertEvents) = SpikeFinder.find(result.series, rules: options.rules,
+                                                               resolutionSeconds: options.resolutionSeconds)
         return result
     }
 
@@ -135,8 +143,8 @@ public enum ScanEngine {
     static func makeUnits(_ files: [InputFile], options: ScanOptions) -> [Unit] {
         var units: [Unit] = []
         for (index, file) in files.enumerated() {
-            if options.threads > 1, !file.isStandardInput, file.size >= options.splitThreshold, !isCompressed(file),
-                let ranges = try? newlineAlignedRanges(path: file.path, size: file.size, parts: options.threads)
+            if !file.isStandardInput, file.size >= 2 * options.splitThreshold, !isCompressed(file),
+                let ranges = try? newlineAlignedRanges(path: file.path, size: file.size, parts: Int(file.size / options.splitThreshold))
             {
                 units += ranges.map { Unit(input: index, range: $0) }
             } else {

@@ -1,4 +1,5 @@
 import AccessLogFormat
+import AlertRules
 
 /// Which format lines are read with.
 public enum FormatChoice: Sendable {
@@ -34,8 +35,18 @@ public struct ScanOptions: Sendable {
     public var malformedSampleLimit = 0
     public var include: [String] = []
     public var exclude: [String] = []
-    /// Plain files at least this large are split into newline-aligned parts for the threads.
+    /// Plain files are split into newline-aligned parts of about this size, spread over the
+    /// threads. The parts do not depend on the thread count, so neither does any result.
     public var splitThreshold: Int64 = 32 << 20
+    /// Rules replayed over the history to find spikes.
+    public var rules: [AlertRule] = AlertRule.defaults
+    /// Records whose start time is more than this many seconds before the latest start time
+    /// seen (in file order) are counted as late.
+    public var allowedLateness = 30
+    /// Length of the event-time buckets windows are made of, seconds.
+    public var resolutionSeconds = 1
+    /// Most distinct keys counted; past it records count under `__other__`.
+    public var maxKeys = 10_000
 
     public init() {}
 }

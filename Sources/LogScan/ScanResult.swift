@@ -1,4 +1,5 @@
 import AccessLogFormat
+import AlertRules
 import FlagAggregation
 
 /// A malformed line kept for `--show-malformed`.
@@ -48,6 +49,19 @@ public struct ScanResult: Sendable {
     public var totals = FlagTotals()
     public var inputs: [InputSummary] = []
     public var malformedSamples: [MalformedSample] = []
+    /// Records that arrived after the watermark (counted, and bucketed at their own time).
+    public var late = 0
+    /// Records counted under `__other__` because `maxKeys` keys were already held.
+    public var keysOverflowed = 0
+    /// Records without a start time (formats lacking `%START_TIME%`): counted, not windowed.
+    public var untimed = 0
+    /// Per-key event-time buckets: requests, then one lane per rule.
+    public var series: [String: KeySeries] = [:]
+    public var resolutionSeconds = 1
+    /// Firing episodes the rules found, in time order.
+    public var spikes: [Spike] = []
+    /// Firing and resolved events in event order, as `tail` would have sent them.
+    public var alertEvents: [AlertEvent] = []
 
     /// The format most records were read with ("none" when no line parsed).
     public var format: String {

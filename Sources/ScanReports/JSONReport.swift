@@ -1,4 +1,5 @@
 import AccessLogFormat
+import AlertRules
 import FlagAggregation
 import Foundation
 import LogScan
@@ -35,6 +36,18 @@ public struct JSONReport: Encodable {
         enum CodingKeys: String, CodingKey { case path, bytes, lines, records, malformed, error }
     }
 
+    struct SpikeEntry: Encodable {
+        var rule: String
+        var cluster: String
+        var flags: [String]
+        var start: String
+        var end: String
+        var peakCount: Int
+        var peakRatio: Double
+        var count: Int
+        var requests: Int
+    }
+
     var format: String
     var formats: [String: Int]
     var gzipDecoder: String
@@ -47,6 +60,10 @@ public struct JSONReport: Encodable {
     var flags: [String: Int]
     var clusters: [Cluster]
     var inputs: [Input]
+    var late: Int
+    var keysOverflowed: Int
+    var untimed: Int
+    var spikes: [SpikeEntry]
 
     public init(_ result: ScanResult, gzipDecoder: String) {
         format = result.format
@@ -61,6 +78,14 @@ public struct JSONReport: Encodable {
         flags = result.totals.flags
         clusters = result.totals.keys.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
             .map { Cluster(cluster: $0.key, requests: $0.value.requests, upstreamFailures: $0.value.upstreamFailures, flags: $0.value.flags) }
+        late = result.late
+        keysOverflowed = result.keysOverflowed
+        untimed = result.untimed
+        spikes = result.spikes.map {
+            SpikeEntry(rule: $0.rule, cluster: $0.cluster, flags: $0.flags, start: RFC3339.string(micros: $0.start),
+                       end: RFC3339.string(micros: $0.end), peakCount: $0.peakCount, peakRatio: $0.peakRatio,
+                       count: $0.count, requests: $0.requests)
+        }
         inputs = result.inputs.map {
             Input(path: $0.path, bytes: $0.bytes, lines: $0.lines, records: $0.records, malformed: $0.malformed, error: $0.error)
         }

@@ -1,0 +1,91 @@
+import Foundation
+
+/// What `tail` prints and sends and `scan --alerts` replays: one alert starting or ending.
+public struct AlertEvent: Sendable, Equatable {
+    public enum Status: String, Sendable { case firing, resolved }
+
+    public var status: Status
+    public var rule: String
+    public var cluster: String
+    public var flags: [String]
+    public var count: Int
+    public var requests: Int
+    public var ratio: Double
+    public var window: Int
+    /// Microseconds since 1970.
+    public var startsAt: Int64
+    public var endsAt: Int64?
+    public var labels: [String: String]
+    public var annotations: [String: String]
+
+    /// A stable identity of the alert: the same rule on the same key has the same
+    /// fingerprint on every machine and after a restart (a hash of the sorted label set).
+    public var fingerprint: String { AlertEvent.fingerprint(labels) }
+
+    public init(status: Status, rule: AlertRule, cluster: String, count: Int, requests: Int, startsAt: Int64, endsAt: Int64?) {
+        self.status = status
+        self.rule = rule.name
+        self.cluster = cluster
+        flags = rule.flagCodes
+        self.count = count
+        self.requests = requests
+        ratio = requests > 0 ? Double(count) / Double(requests) : 0
+        window = rule.window
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        var labels = rule.labels
+        labels["alertname"] = rule.name
+        labels["cluster"] = cluster
+        labels["flag"] = rule.flagCodes.joined(separator: ",")
+        labels["severity"] = rule.severity
+        self.labels = labels
+        let values = ["cluster": cluster, "flag": labels["flag"]!, "count": String(count), "ratio": AlertEvent.percent(ratio)]
+        annotations = rule.annotations.mapValues { AlertEvent.expand($0, values) }
+    }
+
+    static func percent(_ ratio: Double) -> String {
+        let tenths = Int((ratio * 1000).rounded())
+        return "\(tenths / 10).\(tenths % 10)%"
+    }
+
+    /// Replaces `{{name}}` placeholders; unknown ones are left as written.
+    static func expand(_ template: String, _ values: [String: String]) -> String {
+        var out = template
+        for (name, value) in values { out = out.replacingOccurrences(of: "{{\(name)}}", with: value) }
+        return out
+    }
+
+    /// FNV-1a 64 over `name=value` pairs sorted by name, as 16 hex digits.
+    public static func fingerprint(_ labels: [String: String]) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for (name, value) in labels.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            for byte in name.utf8 + [0x3D] + value.utf8 + [0] {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// RFC 3339 in UTC, second precision.
+public enum RFC3339 {
+    public static func string(micros: Int64) -> String {
+        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secondOfDay = Int(seconds - days * 86400)
+        // Howard Hinnant's civil-from-days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(Int(month)))-\(two(Int(day)))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+    }
+}

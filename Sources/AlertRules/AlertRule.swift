@@ -1,0 +1,84 @@
+import AccessLogFormat
+
+/// One alert rule: which flags to watch on which keys, and when their rate is a problem.
+public struct AlertRule: Sendable, Equatable {
+    public var name: String
+    /// Records that carry any of these flags count toward the rule.
+    public var flags: ResponseFlags
+    /// Sliding window, seconds.
+    public var window: Int = 60
+    /// Flagged records in the window.
+    public var minCount: Int = 10
+    /// Flagged records / requests in the window.
+    public var minRatio: Double = 0.05
+    /// Requests in the window.
+    public var minRequests: Int = 0
+    /// Fire only when the window's count exceeds this many times the key's recent baseline
+    /// (an EWMA of earlier windows): a spike, not a level.
+    public var baselineFactor: Double?
+    /// How long the condition must hold before firing, seconds.
+    public var forDuration: Int = 0
+    /// How long a firing alert stays firing after its condition stops holding, seconds.
+    public var keepFiringFor: Int = 0
+    /// How often a firing alert is sent again, seconds.
+    public var repeatInterval: Int = 3600
+    /// Key patterns (`*`, `?`); empty means every key.
+    public var include: [String] = []
+    public var exclude: [String] = []
+    public var severity: String = "warning"
+    public var labels: [String: String] = [:]
+    public var annotations: [String: String] = [:]
+
+    public init(name: String, flags: ResponseFlags) {
+        self.name = name
+        self.flags = flags
+    }
+
+    /// One rule each for UF, URX and UH: 60 s window, at least 10 flagged and 5 %.
+    /// `BlackHoleCluster` is left out: Istio routes blocked egress there, so its requests
+    /// fail by design and would fire forever.
+    public static let defaults: [AlertRule] = [
+        (ResponseFlag.UF, "upstream connection failures (UF) on {{cluster}}: {{count}} in the window, {{ratio}} of requests"),
+        (.URX, "retry or connect attempts exhausted (URX) on {{cluster}}: {{count}} in the window, {{ratio}} of requests"),
+        (.UH, "no healthy upstream (UH) on {{cluster}}: {{count}} in the window, {{ratio}} of requests"),
+    ].map { flag, summary in
+        var rule = AlertRule(name: flag.longName, flags: ResponseFlags(flag))
+        rule.annotations = ["summary": summary]
+        rule.exclude = ["BlackHoleCluster"]
+        return rule
+    }
+
+    /// Whether the rule watches key `key`.
+    public func applies(to key: String) -> Bool {
+        (include.isEmpty || include.contains { Glob.matches($0, key) }) && !exclude.contains { Glob.matches($0, key) }
+    }
+
+    /// Flag codes in Envoy's table order, for labels and reports.
+    public var flagCodes: [String] { flags.members.map(\.shortCode) }
+}
+
+/// `*` and `?` patterns over key names (cluster names hold `|`, `.`, `:`, no `/` semantics).
+enum Glob {
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
+        var pi = 0, ti = 0, star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {
+                pi += 1
+                ti += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}

@@ -1,0 +1,92 @@
+/// The state machine of one rule on one key: inactive → pending → firing → resolved.
+///
+/// It is stepped once per bucket with the window's sums, in time order, by `scan` replaying
+/// history and by `tail` as the watermark passes each bucket, so both see the same alerts.
+public struct RuleTrack: Sendable {
+    public enum Phase: Sendable, Equatable {
+        case inactive
+        case pending(since: Int64)
+        case firing(since: Int64, lastTrue: Int64)
+    }
+
+    public enum Transition: Sendable, Equatable {
+        /// The condition has held for `for`; `startsAt` is when it began to hold.
+        case firing(startsAt: Int64)
+        case resolved(startsAt: Int64, endsAt: Int64)
+    }
+
+    public private(set) var phase = Phase.inactive
+    /// EWMA of earlier windows' counts, for `baselineFactor`.
+    public private(set) var baseline: Double?
+    /// Largest window count and ratio since the condition began to hold.
+    public private(set) var peakCount = 0
+    public private(set) var peakRatio = 0.0
+
+    static let baselineWeight = 0.3
+
+    public init() {}
+
+    /// Steps to time `now` (microseconds, the end of the bucket just completed) with the
+    /// window's flagged `count` and `requests`. `windowEnds` says that `now` closes a whole
+    /// window, when the baseline takes the window's count.
+    public mutating func step(_ rule: AlertRule, now: Int64, count: Int, requests: Int, windowEnds: Bool) -> Transition? {
+        let ratio = requests > 0 ? Double(count) / Double(requests) : 0
+        var holds = count >= rule.minCount && requests >= rule.minRequests && ratio >= rule.minRatio
+        if let factor = rule.baselineFactor {
+            holds = holds && baseline.map { Double(count) > factor * max($0, 1) } == true
+        }
+        if holds {
+            peakCount = max(peakCount, count)
+            peakRatio = max(peakRatio, ratio)
+        }
+        var transition: Transition?
+        let forMicros = Int64(rule.forDuration) * 1_000_000
+        switch phase {
+        case .inactive:
+            if holds {
+                peakCount = count
+                peakRatio = ratio
+                if forMicros == 0 {
+                    phase = .firing(since: now, lastTrue: now)
+                    transition = .firing(startsAt: now)
+                } else {
+                    phase = .pending(since: now)
+                }
+            }
+        case .pending(let since):
+            if !holds {
+                phase = .inactive
+            } else if now - since >= forMicros {
+                phase = .firing(since: since, lastTrue: now)
+                transition = .firing(startsAt: since)
+            }
+        case .firing(let since, let lastTrue):
+            if holds {
+                phase = .firing(since: since, lastTrue: now)
+            } else if now - lastTrue > Int64(rule.keepFiringFor) * 1_000_000 {
+                phase = .inactive
+                transition = .resolved(startsAt: since, endsAt: now)
+            }
+        }
+        // A spike must not become its own baseline: learn only from quiet windows.
+        if windowEnds, phase == .inactive {
+            baseline = baseline.map { RuleTrack.baselineWeight * Double(count) + (1 - RuleTrack.baselineWeight) * $0 } ?? Double(count)
+        }
+        return transition
+    }
+
+    /// Skips `windows` whole quiet windows (no flagged record): the baseline decays as if
+    /// each had been stepped with a count of 0.
+    public mutating func skipQuietWindows(_ windows: Int) {
+        guard windows > 0, let value = baseline else { return }
+        baseline = value * pow1(1 - RuleTrack.baselineWeight, windows)
+    }
+
+    public var isInactive: Bool { phase == .inactive }
+
+    private func pow1(_ base: Double, _ exponent: Int) -> Double {
+        var result = 1.0
+        for _ in 0..<min(exponent, 4096) { result *= base }
+        return result
+    }
+}
