@@ -89,3 +89,33 @@ public enum RFC3339 {
         return "\(year)-\(two(Int(month)))-\(two(Int(day)))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
     }
 }
+
+extension AlertEvent: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case status, rule, cluster, flags, count, requests, ratio, window, startsAt, endsAt, fingerprint, labels, annotations
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status.rawValue, forKey: .status)
+        try container.encode(rule, forKey: .rule)
+        try container.encode(cluster, forKey: .cluster)
+        try container.encode(flags, forKey: .flags)
+        try container.encode(count, forKey: .count)
+        try container.encode(requests, forKey: .requests)
+        try container.encode(ratio, forKey: .ratio)
+        try container.encode("\(window)s", forKey: .window)
+        try container.encode(RFC3339.string(micros: startsAt), forKey: .startsAt)
+        try container.encode(endsAt.map { RFC3339.string(micros: $0) }, forKey: .endsAt)
+        try container.encode(fingerprint, forKey: .fingerprint)
+        try container.encode(labels, forKey: .labels)
+        try container.encode(annotations, forKey: .annotations)
+    }
+
+    /// One line of JSON, keys sorted: the `--alerts json` output.
+    public var jsonLine: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

@@ -1,4 +1,5 @@
 import AccessLogFormat
+import AlertRules
 import ArgumentParser
 import Foundation
 import LogScan
@@ -55,6 +56,21 @@ struct Scan: ParsableCommand {
     @Option(name: .customLong("max-line-length"), help: "Longer lines are skipped and counted as malformed (bytes).")
     var maxLineLength = 64 * 1024
 
+    @Option(help: "Alert rules file (YAML); without it the built-in rules apply (see 'flagwatch rules print-defaults').")
+    var rules: String?
+
+    @Flag(help: "Print the alert events the rules would have sent (JSON lines, in event order) instead of the report.")
+    var alerts = false
+
+    @Option(help: "Records this many seconds older than the latest start time seen are counted as late.")
+    var lateness = 30
+
+    @Option(help: "Length of the event-time buckets windows are made of, seconds.")
+    var resolution = 1
+
+    @Option(name: .customLong("max-keys"), help: "Most distinct keys counted; past it records count under __other__.")
+    var maxKeys = 10_000
+
     @Option(help: "In directories, also read files whose name or path matches this glob (repeatable).")
     var include: [String] = []
 
@@ -64,6 +80,9 @@ struct Scan: ParsableCommand {
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxLineLength >= 256 else { throw ValidationError("--max-line-length must be at least 256") }
+        guard lateness >= 0 else { throw ValidationError("--lateness must be ≥ 0") }
+        guard (1...3600).contains(resolution) else { throw ValidationError("--resolution must be from 1 to 3600 seconds") }
+        guard maxKeys >= 1 else { throw ValidationError("--max-keys must be at least 1") }
         if let groupBy, FieldKind(groupName: groupBy) == nil {
             throw ValidationError("--group-by must be cluster, authority, upstream-host or route, not '\(groupBy)'")
         }
@@ -85,6 +104,10 @@ struct Scan: ParsableCommand {
         options.malformedSampleLimit = showMalformed
         options.include = include
         options.exclude = exclude
+        options.allowedLateness = lateness
+        options.resolutionSeconds = resolution
+        options.maxKeys = maxKeys
+        if let rules { options.rules = try RulesArgument.load(rules) }
 
         let progress = ScanProgress()
         let meter = isatty(STDERR_FILENO) == 1 ? ProgressMeter(progress: progress) : nil
@@ -102,12 +125,10 @@ struct Scan: ParsableCommand {
         for failed in result.failedInputs { diagnostics.write("flagwatch: error: \(Terminal.sanitized(failed.error!))") }
 
         let report: String
-        switch output {
-        case .json: report = JSONReport(result, gzipDecoder: GzipSource.decoderName).rendered()
-        case .csv: report = CSVReport.render(result)
-        case .table:
-            let colour = outputFile == nil && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            report = TableReport(top: top, colour: colour).render(result)
+        if alerts {
+            report = result.alertEvents.map { $0.jsonLine + "\n" }.joined()
+        } else {
+            report = render(result, options: options)
         }
         if let outputFile {
             do {
@@ -120,6 +141,33 @@ struct Scan: ParsableCommand {
             FileHandle.standardOutput.write(Data(report.utf8))
         }
         if !result.failedInputs.isEmpty { throw ExitCode(2) }
+    }
+
+    func render(_ result: ScanResult, options: ScanOptions) -> String {
+        switch output {
+        case .json: return JSONReport(result, gzipDecoder: GzipSource.decoderName).rendered()
+        case .csv: return CSVReport.render(result)
+        case .table:
+            let colour = outputFile == nil && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            return TableReport(top: top, colour: colour).render(result)
+        }
+    }
+}
+
+/// `--rules FILE`.
+enum RulesArgument {
+    static func load(_ path: String) throws -> [AlertRule] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("--rules: cannot read \(path): \(error.localizedDescription)")
+        }
+        do {
+            return try RuleFile.parse(text)
+        } catch {
+            throw ValidationError("--rules: \(path): \(error)")
+        }
     }
 }
 

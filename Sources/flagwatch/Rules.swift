@@ -1,0 +1,30 @@
+import AlertRules
+import ArgumentParser
+import Foundation
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a rules file, or print the built-in rules.",
+        subcommands: [Check.self, PrintDefaults.self]
+    )
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a rules file; errors give line and column.")
+
+        @Argument(help: "The rules file (YAML).")
+        var file: String
+
+        func run() throws {
+            let rules = try RulesArgument.load(file)
+            print("\(file): \(rules.count) rule\(rules.count == 1 ? "" : "s") OK (\(rules.map(\.name).joined(separator: ", ")))")
+        }
+    }
+
+    struct PrintDefaults: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "print-defaults", abstract: "Print the built-in rules as YAML.")
+
+        func run() {
+            print(RuleFile.render(AlertRule.defaults), terminator: "")
+        }
+    }
+}
