@@ -1,0 +1,124 @@
+import AccessLogFormat
+import AlertRules
+import FlagAggregation
+import Testing
+
+/// Rules replayed over hand-made histories: each test is named after what it proves.
+struct RuleScenarioTests {
+    static let t0: Int64 = 1_782_000_000 * 1_000_000
+    static let uf = ResponseFlags(.UF).rawValue
+
+    /// A history: for each second, (requests, of which flagged).
+    static func series(_ seconds: [(at: Int, requests: Int, flagged: Int)], rules: [AlertRule], key: String = "c") -> [String: KeySeries] {
+        let recorder = SecondSeries(masks: rules.map(\.flags.rawValue))
+        for second in seconds {
+            for i in 0..<second.requests {
+                recorder.add(key: 0, micros: t0 + Int64(second.at) * 1_000_000 + Int64(i), flags: i < second.flagged ? uf : 0)
+            }
+        }
+        var out: [String: KeySeries] = [:]
+        recorder.export(naming: { _ in key }, into: &out)
+        return out
+    }
+
+    static func rule(_ configure: (inout AlertRule) -> Void = { _ in }) -> AlertRule {
+        var rule = AlertRule(name: "UF", flags: ResponseFlags(.UF))
+        configure(&rule)
+        return rule
+    }
+
+    /// `seconds` of steady traffic, `requests` a second, `flagged` of them UF.
+    static func steady(_ range: Range<Int>, requests: Int, flagged: Int) -> [(at: Int, requests: Int, flagged: Int)] {
+        range.map { ($0, requests, flagged) }
+    }
+
+    @Test func aSustainedBurstFiresOnceAndResolves() {
+        let rule = Self.rule()
+        let history = Self.steady(0..<300, requests: 10, flagged: 0) + Self.steady(300..<360, requests: 10, flagged: 5)
+            + Self.steady(360..<600, requests: 10, flagged: 0)
+        let (spikes, events) = SpikeFinder.find(Self.series(history, rules: [rule]), rules: [rule], resolutionSeconds: 1)
+        #expect(spikes.count == 1)
+        #expect(events.map(\.status) == [.firing, .resolved])
+        let spike = spikes[0]
+        // minCount is met after 2 s of the burst, but 5 % of the window's 600 requests needs 30
+        // flagged: after 6 s.
+        #expect(spike.start == Self.t0 + 306 * 1_000_000)
+        #expect(spike.count == 300)
+        #expect(spike.peakCount == 300)
+        #expect(events[0].fingerprint == events[1].fingerprint)
+    }
+
+    @Test func outOfOrderRecordsLandInTheirOwnSecond() {
+        let rule = Self.rule()
+        // The same burst written in reverse time order gives the same spike.
+        let history = Self.steady(300..<360, requests: 10, flagged: 5)
+        let forward = SpikeFinder.find(Self.series(history, rules: [rule]), rules: [rule], resolutionSeconds: 1)
+        let backward = SpikeFinder.find(Self.series(history.reversed(), rules: [rule]), rules: [rule], resolutionSeconds: 1)
+        #expect(forward.spikes == backward.spikes)
+        #expect(forward.spikes.count == 1)
+    }
+
+    @Test func aSpikeShorterThanForDoesNotFire() {
+        let rule = Self.rule { $0.forDuration = 60; $0.window = 10 }
+        let short = Self.steady(0..<100, requests: 10, flagged: 0) + Self.steady(100..<130, requests: 10, flagged: 10)
+            + Self.steady(130..<300, requests: 10, flagged: 0)
+        #expect(SpikeFinder.find(Self.series(short, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes.isEmpty)
+        let long = Self.steady(0..<100, requests: 10, flagged: 0) + Self.steady(100..<200, requests: 10, flagged: 10)
+            + Self.steady(200..<300, requests: 10, flagged: 0)
+        let spikes = SpikeFinder.find(Self.series(long, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes
+        #expect(spikes.count == 1)
+        #expect(spikes.first.map { $0.start } == Self.t0 + 101 * 1_000_000, "start is when the condition began to hold")
+    }
+
+    @Test func flappingIsHeldByKeepFiringFor() {
+        // Bursts of 8 s every 20 s: without hysteresis each is an episode, with 30 s one.
+        var history = Self.steady(0..<400, requests: 10, flagged: 0)
+        for burst in stride(from: 100, to: 300, by: 20) {
+            for s in burst..<(burst + 8) { history[s] = (s, 10, 10) }
+        }
+        let flapping = Self.rule { $0.window = 5 }
+        let held = Self.rule { $0.window = 5; $0.keepFiringFor = 30 }
+        #expect(SpikeFinder.find(Self.series(history, rules: [flapping]), rules: [flapping], resolutionSeconds: 1).spikes.count == 10)
+        #expect(SpikeFinder.find(Self.series(history, rules: [held]), rules: [held], resolutionSeconds: 1).spikes.count == 1)
+    }
+
+    @Test func baselineFactorFindsASpikeOnABusyClusterAndIgnoresItsLevel() {
+        // A busy cluster with a steady 2 % UF: above minCount and minRatio all the time.
+        let rule = Self.rule { $0.baselineFactor = 3; $0.minRatio = 0.01 }
+        let level = Self.steady(0..<1200, requests: 100, flagged: 2)
+        #expect(SpikeFinder.find(Self.series(level, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes.isEmpty)
+        let levelRuleWithoutBaseline = Self.rule { $0.minRatio = 0.01 }
+        #expect(!SpikeFinder.find(Self.series(level, rules: [levelRuleWithoutBaseline]), rules: [levelRuleWithoutBaseline],
+                                  resolutionSeconds: 1).spikes.isEmpty, "a plain level rule fires on the level")
+        var spiked = level
+        for s in 900..<960 { spiked[s] = (s, 100, 20) }
+        let spikes = SpikeFinder.find(Self.series(spiked, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes
+        #expect(spikes.count == 1)
+        #expect(spikes.first.map { $0.start > Self.t0 + 900 * 1_000_000 && $0.start < Self.t0 + 960 * 1_000_000 } == true)
+    }
+
+    @Test func includeAndExcludeChooseKeys() {
+        var rule = Self.rule()
+        rule.include = ["outbound|*"]
+        rule.exclude = ["*|canary|*"]
+        #expect(rule.applies(to: "outbound|80||a.svc"))
+        #expect(!rule.applies(to: "outbound|80|canary|a.svc"))
+        #expect(!rule.applies(to: "inbound|80||"))
+    }
+
+    @Test func fingerprintIsStableAndOrderFree() {
+        let a = AlertEvent.fingerprint(["alertname": "UF", "cluster": "c", "severity": "warning"])
+        let b = AlertEvent.fingerprint(["severity": "warning", "cluster": "c", "alertname": "UF"])
+        #expect(a == b)
+        #expect(a.count == 16 && a.allSatisfy(\.isHexDigit))
+        #expect(a != AlertEvent.fingerprint(["alertname": "UF", "cluster": "d", "severity": "warning"]))
+    }
+
+    @Test func annotationsExpandPlaceholders() {
+        var rule = Self.rule()
+        rule.annotations = ["summary": "{{count}} {{flag}} on {{cluster}} ({{ratio}}) {{unknown}}"]
+        let event = AlertEvent(status: .firing, rule: rule, cluster: "api", count: 12, requests: 48, startsAt: 0, endsAt: nil)
+        #expect(event.annotations["summary"] == "12 UF on api (25.0%) {{unknown}}")
+        #expect(event.labels == ["alertname": "UF", "cluster": "api", "flag": "UF", "severity": "warning"])
+    }
+}
