@@ -8,7 +8,7 @@ public enum CSVReport {
     public static func render(_ result: ScanResult) -> String {
         let flagColumns = TableReport.orderedFlags(result.totals.flags).map(\.key)
         var out = ([result.groupBy.groupName, "requests", "upstream_failures"] + flagColumns).map(field).joined(separator: ",") + "\r\n"
-        for (key, totals) in TableReport.ranked(result.totals) {
+        for (key, totals) in TableReport.ranked(result) {
             let cells = [key, String(totals.requests), String(totals.upstreamFailures)] + flagColumns.map { String(totals.flags[$0] ?? 0) }
             out += cells.map(field).joined(separator: ",") + "\r\n"
         }

@@ -1,4 +1,5 @@
 import AccessLogFormat
+import AlertRules
 import FlagAggregation
 import LogScan
 
@@ -12,15 +13,21 @@ public struct TableReport {
         self.colour = colour
     }
 
-    /// Keys ordered for people: most upstream failures, then most requests, then name.
-    public static func ranked(_ totals: FlagTotals) -> [(key: String, totals: KeyTotals)] {
-        totals.keys.map { (key: $0.key, totals: $0.value) }.sorted {
-            ($1.totals.upstreamFailures, $1.totals.requests, $0.key) < ($0.totals.upstreamFailures, $0.totals.requests, $1.key)
+    /// Keys ordered for people: those that spiked first, then most upstream failures, most
+    /// requests, name.
+    public static func ranked(_ result: ScanResult) -> [(key: String, totals: KeyTotals)] {
+        let spiking = Set(result.spikes.map(\.cluster))
+        return result.totals.keys.map { (key: $0.key, totals: $0.value) }.sorted {
+            let a = (spiking.contains($0.key) ? 1 : 0, $0.totals.upstreamFailures, $0.totals.requests)
+            let b = (spiking.contains($1.key) ? 1 : 0, $1.totals.upstreamFailures, $1.totals.requests)
+            return a != b ? a > b : $0.key < $1.key
         }
     }
 
-    public func render(_ result: ScanResult) -> String {
-        let ranked = TableReport.ranked(result.totals)
+    /// The table, then a per-minute sparkline of flagged records for each spiking cluster
+    /// and rule (`rules` in the order the scan used, which is the order of the lanes).
+    public func render(_ result: ScanResult, rules: [AlertRule] = []) -> String {
+        let ranked = TableReport.ranked(result)
         let shown = top.map { Array(ranked.prefix($0)) } ?? ranked
         let header = [result.groupBy.groupName.uppercased(), "REQUESTS", "FAILED", "FAIL%", "FLAGS"]
         var rows: [[String]] = [header]
@@ -45,7 +52,48 @@ public struct TableReport {
         if result.outsideTimeRange > 0 { summary += ", \(result.outsideTimeRange) outside --since/--until" }
         summary += "; format \(result.format); grouped by \(result.groupBy.groupName)"
         out += summary + "\n"
+        out += sparklines(result, rules: rules)
         return out
+    }
+
+    /// One line per spiking (cluster, rule): flagged records per minute over the scanned range.
+    func sparklines(_ result: ScanResult, rules: [AlertRule]) -> String {
+        let pairs = Set(result.spikes.map { "\($0.cluster)\u{0}\($0.rule)" }).sorted()
+        guard !pairs.isEmpty else { return "" }
+        let ranges = result.series.values.compactMap(\.bucketRange)
+        guard let first = ranges.map(\.lowerBound).min(), let last = ranges.map(\.upperBound).max() else { return "" }
+        let bucketsPerMinute = Int64(max(1, 60 / result.resolutionSeconds))
+        let minutes = (last - first) / bucketsPerMinute + 1
+        // At most 60 cells: several minutes per cell on long ranges.
+        let minutesPerCell = max(1, (minutes + 59) / 60)
+        let cells = Int((minutes + minutesPerCell - 1) / minutesPerCell)
+        let startMicros = first * Int64(result.resolutionSeconds) * 1_000_000
+        let endMicros = (last + 1) * Int64(result.resolutionSeconds) * 1_000_000
+        var out = "\nspikes (\(result.spikes.count)), flagged records per \(minutesPerCell == 1 ? "minute" : "\(minutesPerCell) minutes"), "
+            + "\(RFC3339.string(micros: startMicros)) to \(RFC3339.string(micros: endMicros)):\n"
+        let width = pairs.map { $0.split(separator: "\u{0}").first.map { Terminal.sanitized(String($0)).count } ?? 0 }.max() ?? 0
+        for pair in pairs {
+            let parts = pair.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            let (cluster, rule) = (parts[0], parts[1])
+            guard let lane = rules.firstIndex(where: { $0.name == rule }).map({ $0 + 1 }), let series = result.series[cluster] else { continue }
+            var counts = Array(repeating: 0, count: cells)
+            for bucket in first...last {
+                let n = series.count(bucket, lane: lane)
+                if n > 0 { counts[Int((bucket - first) / bucketsPerMinute / minutesPerCell)] += Int(n) }
+            }
+            let episodes = result.spikes.filter { $0.cluster == cluster && $0.rule == rule }.count
+            let flags = rules[lane - 1].flagCodes.joined(separator: ",")
+            let line = Terminal.sanitized(cluster).padding(toLength: width) + "  " + TableReport.sparkline(counts)
+                + "  \(flags) max \(counts.max() ?? 0)/cell, \(episodes) episode\(episodes == 1 ? "" : "s")"
+            out += paint(line, "31") + "\n"
+        }
+        return out
+    }
+
+    static func sparkline(_ values: [Int]) -> String {
+        let bars = Array("▁▂▃▄▅▆▇█")
+        let top = max(values.max() ?? 0, 1)
+        return String(values.map { $0 == 0 ? " " : bars[min(bars.count - 1, ($0 * bars.count - 1) / top)] })
     }
 
     /// Built-in flags in Envoy's table order, then extension codes by name.

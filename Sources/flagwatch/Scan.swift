@@ -149,7 +149,7 @@ struct Scan: ParsableCommand {
         case .csv: return CSVReport.render(result)
         case .table:
             let colour = outputFile == nil && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            return TableReport(top: top, colour: colour).render(result)
+            return TableReport(top: top, colour: colour).render(result, rules: options.rules)
         }
     }
 }
