@@ -1,0 +1,116 @@
+/// One gzip-member inflater. Both backends (zlib, ISA-L) sit behind it so that member
+/// boundaries, padding, truncation and error offsets are handled once, in `GzipSource`.
+protocol InflateEngine: AnyObject {
+    /// Prepares for the next gzip member.
+    func reset()
+    /// Inflates from `input` into `output`, both non-empty.
+    func inflate(from input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> InflateStep
+}
+
+struct InflateStep {
+    enum Outcome {
+        case needsMore
+        case memberEnded
+        case corrupt(String)
+    }
+
+    var consumed: Int
+    var produced: Int
+    var outcome: Outcome
+}
+
+#if ISAL
+typealias BuildInflateEngine = IsalInflateEngine
+#else
+typealias BuildInflateEngine = ZlibInflateEngine
+#endif
+
+/// Streaming gzip decoder over another source. Handles multi-member archives (`cat a.gz b.gz`)
+/// and zero padding after a member; a damaged archive throws after the data decoded before it.
+public final class GzipSource: ByteSource {
+    /// The inflate library this build uses ("zlib", or "isa-l" with the ISAL trait), for reports.
+    public static var decoderName: String { BuildInflateEngine.name }
+
+    static let inputChunkSize = 1 << 20
+
+    public let path: String
+    private let compressed: ByteSource
+    private let engine: InflateEngine
+    private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inputChunkSize, alignment: 64)
+    private var inputStart = 0
+    private var inputEnd = 0
+    /// Offset in the compressed stream of `input[inputStart]`.
+    private var inputOffset: Int64 = 0
+    private var inMember = false
+    private var failure: SourceError?
+
+    public convenience init(compressed: ByteSource) {
+        self.init(compressed: compressed, engine: BuildInflateEngine())
+    }
+
+    init(compressed: ByteSource, engine: InflateEngine) {
+        self.compressed = compressed
+        self.engine = engine
+        path = compressed.path
+    }
+
+    deinit { input.deallocate() }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let failure { throw failure }
+        var produced = 0
+        do {
+            while produced < buffer.count {
+                if inputStart == inputEnd {
+                    // Hand over what is decoded before blocking on more input (pipes, slow disks).
+                    if produced > 0 { break }
+                    if try !refill() {
+                        if inMember { throw SourceError(path: path, reason: "truncated gzip stream", offset: inputOffset) }
+                        break
+                    }
+                }
+                if !inMember {
+                    skipZeroPadding()
+                    if inputStart == inputEnd { continue }
+                    inMember = true
+                }
+                let step = engine.inflate(
+                    from: UnsafeRawBufferPointer(rebasing: input[inputStart..<inputEnd]),
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[produced...]))
+                inputStart += step.consumed
+                inputOffset += Int64(step.consumed)
+                produced += step.produced
+                switch step.outcome {
+                case .needsMore where step.consumed == 0 && step.produced == 0:
+                    throw SourceError(path: path, reason: "gzip decoder made no progress", offset: inputOffset)
+                case .needsMore:
+                    break
+                case .memberEnded:
+                    engine.reset()
+                    inMember = false
+                case .corrupt(let reason):
+                    throw SourceError(path: path, reason: "corrupt gzip data (\(reason))", offset: inputOffset)
+                }
+            }
+        } catch let error as SourceError {
+            failure = error
+            if produced == 0 { throw error }
+        }
+        return produced
+    }
+
+    /// Reads the next compressed chunk; false at end of input.
+    private func refill() throws -> Bool {
+        inputStart = 0
+        inputEnd = try compressed.read(into: input)
+        return inputEnd > 0
+    }
+
+    /// Zero bytes between or after members are padding (tape and block-device copies), as gzip allows.
+    private func skipZeroPadding() {
+        while inputStart < inputEnd && input[inputStart] == 0 {
+            inputStart += 1
+            inputOffset += 1
+        }
+    }
+}
