@@ -1,44 +1,69 @@
 /// Maps byte strings (cluster names, authorities…) to small dense ids.
 ///
 /// Open addressing over one byte arena: a lookup of a known key hashes and compares bytes
-/// and allocates nothing; only a new key appends to the arena (amortised growth).
+/// and allocates nothing; only a new key appends to the arena (amortised growth). Storage is
+/// raw memory reached through one pointer, so lookups need no exclusivity checks.
 public final class ByteInterner {
     private struct Slot {
-        var hash: UInt64
-        var offset: UInt32
-        var length: UInt32
-        var id: UInt32
+        var hash: UInt64 = 0
+        var offset: UInt32 = 0
+        var length: UInt32 = 0
+        var id: UInt32 = .max
     }
 
-    private var slots: [Slot]
-    private var mask: Int
-    private var arena: [UInt8] = []
-    private var spans: [(offset: UInt32, length: UInt32)] = []
+    private struct Storage {
+        var slots: UnsafeMutablePointer<Slot>
+        var mask: Int
+        var arena: UnsafeMutablePointer<UInt8>
+        var arenaCount = 0
+        var arenaCapacity: Int
+        var spans: UnsafeMutablePointer<(offset: UInt32, length: UInt32)>
+        var count = 0
+        var spanCapacity: Int
+        var limit = Int(UInt32.max - 2)
+    }
+
+    private let storage = UnsafeMutablePointer<Storage>.allocate(capacity: 1)
 
     /// Number of distinct keys.
-    public var count: Int { spans.count }
+    public var count: Int { storage.pointee.count }
     /// Most keys the interner takes; past it `intern` returns `overflow` and memory stays put.
-    public var limit = Int(UInt32.max - 2)
+    public var limit: Int {
+        get { storage.pointee.limit }
+        set { storage.pointee.limit = newValue }
+    }
     /// What `intern` returns for a new key once `limit` keys are held.
     public static let overflow = UInt32.max - 1
 
     public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: Slot(hash: 0, offset: 0, length: 0, id: .max), count: size)
-        mask = size - 1
-        arena.reserveCapacity(capacity * 32)
-        spans.reserveCapacity(capacity)
+        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: size)
+        slots.initialize(repeating: Slot(), count: size)
+        let spanCapacity = max(capacity, 16)
+        storage.initialize(to: Storage(slots: slots, mask: size - 1, arena: .allocate(capacity: spanCapacity * 32),
+                                       arenaCapacity: spanCapacity * 32, spans: .allocate(capacity: spanCapacity),
+                                       spanCapacity: spanCapacity))
     }
 
-    /// The id of `key`, adding it when new.
+    deinit {
+        storage.pointee.slots.deallocate()
+        storage.pointee.arena.deallocate()
+        storage.pointee.spans.deallocate()
+        storage.deallocate()
+    }
+
+    /// The id of `key`, adding it when new (or `overflow` when `limit` keys are held).
     @inline(__always)
     public func intern(_ key: UnsafeRawBufferPointer) -> UInt32 {
         let hash = ByteInterner.hash(key)
+        let slots = storage.pointee.slots, mask = storage.pointee.mask
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[index]
-            if slot.id == .max { return spans.count < limit ? insert(key, hash: hash, at: index) : ByteInterner.overflow }
+            if slot.id == .max {
+                return storage.pointee.count < storage.pointee.limit ? insert(key, hash: hash, at: index) : ByteInterner.overflow
+            }
             if slot.hash == hash, Int(slot.length) == key.count, matches(key, offset: Int(slot.offset)) { return slot.id }
             index = (index &+ 1) & mask
         }
@@ -47,6 +72,7 @@ public final class ByteInterner {
     /// The id of `key` when it is known, without adding it.
     public func lookup(_ key: UnsafeRawBufferPointer) -> UInt32? {
         let hash = ByteInterner.hash(key)
+        let slots = storage.pointee.slots, mask = storage.pointee.mask
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[index]
@@ -63,8 +89,9 @@ public final class ByteInterner {
 
     /// The bytes of key `id`, valid until the next insertion.
     public func withBytes<R>(of id: UInt32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        let span = spans[Int(id)]
-        return arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[Int(span.offset)..<Int(span.offset + span.length)])) }
+        precondition(Int(id) < storage.pointee.count, "unknown key id")
+        let span = storage.pointee.spans[Int(id)]
+        return body(UnsafeRawBufferPointer(start: storage.pointee.arena + Int(span.offset), count: Int(span.length)))
     }
 
     /// Key `id` as a string; invalid UTF-8 is repaired, since keys come from untrusted logs.
@@ -74,42 +101,49 @@ public final class ByteInterner {
 
     @inline(__always)
     private func matches(_ key: UnsafeRawBufferPointer, offset: Int) -> Bool {
-        arena.withUnsafeBytes { stored in
-            guard let a = stored.baseAddress, let b = key.baseAddress else { return key.isEmpty }
-            var i = 0
-            while i &+ 8 <= key.count {
-                if a.loadUnaligned(fromByteOffset: offset &+ i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
-                    return false
-                }
-                i &+= 8
-            }
-            while i < key.count {
-                if a.load(fromByteOffset: offset &+ i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-                i &+= 1
-            }
-            return true
-        }
+        guard let b = key.baseAddress else { return key.isEmpty }
+        return memoryEqual(storage.pointee.arena + offset, b, key.count)
     }
 
     private func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, at index: Int) -> UInt32 {
-        let id = UInt32(spans.count)
-        let offset = UInt32(arena.count)
-        arena.append(contentsOf: key)
-        spans.append((offset, UInt32(key.count)))
-        slots[index] = Slot(hash: hash, offset: offset, length: UInt32(key.count), id: id)
-        if spans.count * 2 > slots.count { grow() }
+        var s = storage.pointee
+        let id = UInt32(s.count)
+        if s.arenaCount + key.count > s.arenaCapacity {
+            let capacity = max(s.arenaCapacity * 2, s.arenaCount + key.count)
+            let arena = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            arena.initialize(from: s.arena, count: s.arenaCount)
+            s.arena.deallocate()
+            (s.arena, s.arenaCapacity) = (arena, capacity)
+        }
+        if let source = key.baseAddress { (s.arena + s.arenaCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: key.count) }
+        if s.count == s.spanCapacity {
+            let spans = UnsafeMutablePointer<(offset: UInt32, length: UInt32)>.allocate(capacity: s.spanCapacity * 2)
+            spans.initialize(from: s.spans, count: s.count)
+            s.spans.deallocate()
+            (s.spans, s.spanCapacity) = (spans, s.spanCapacity * 2)
+        }
+        s.spans[s.count] = (UInt32(s.arenaCount), UInt32(key.count))
+        s.slots[index] = Slot(hash: hash, offset: UInt32(s.arenaCount), length: UInt32(key.count), id: id)
+        s.arenaCount += key.count
+        s.count += 1
+        storage.pointee = s
+        if s.count * 2 > s.mask + 1 { grow() }
         return id
     }
 
     private func grow() {
-        let old = slots
-        slots = Array(repeating: Slot(hash: 0, offset: 0, length: 0, id: .max), count: old.count * 2)
-        mask = slots.count - 1
-        for slot in old where slot.id != .max {
-            var index = Int(truncatingIfNeeded: slot.hash) & mask
-            while slots[index].id != .max { index = (index &+ 1) & mask }
-            slots[index] = slot
+        let old = storage.pointee.slots, oldSize = storage.pointee.mask + 1
+        let size = oldSize * 2
+        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: size)
+        slots.initialize(repeating: Slot(), count: size)
+        for i in 0..<oldSize where old[i].id != .max {
+            var index = Int(truncatingIfNeeded: old[i].hash) & (size - 1)
+            while slots[index].id != .max { index = (index &+ 1) & (size - 1) }
+            slots[index] = old[i]
         }
+        old.deallocate()
+        storage.pointee.slots = slots
+        storage.pointee.mask = size - 1
     }
 
     /// A multiply-rotate hash over 8-byte words; keys are short and the table is private.

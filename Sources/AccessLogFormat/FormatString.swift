@@ -4,6 +4,11 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
     case upstreamCluster, authority, upstreamHost, route
     case method, path, `protocol`, userAgent, forwardedFor, requestID, other
 
+    /// Whether the record holds a value of this field (the others are byte ranges only).
+    /// Kinds are ordered so that this is one comparison on the hot path.
+    @inline(__always)
+    var isDecoded: Bool { rawValue <= FieldKind.route.rawValue }
+
     /// Header values that a client writes freely: where surplus quotes on a line belong.
     var isFreeText: Bool { self == .userAgent || self == .forwardedFor }
 }

@@ -190,8 +190,10 @@ public final class LineTokenizer {
         let steps = plan.steps
         let literals = UnsafeRawPointer(plan.literals.baseAddress!)
         var p = start
-        for stepIndex in 0..<steps.count {
+        var stepIndex = 0
+        while stepIndex < steps.count {
             let step = steps[stepIndex]
+            stepIndex &+= 1
             switch step.operation {
             case .literal:
                 guard matches(literals, step, base, at: p, end: end) else {
@@ -202,6 +204,7 @@ public final class LineTokenizer {
                 let slot = Int(step.slot)
                 let kind = plan.fieldKindBuffer[slot]
                 if kind == .startTime {
+                    // Self-delimiting: the literal after it is matched by its own step.
                     guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: p, end: end) else { return .badStartTime }
                     record.startMicros = micros
                     ranges[slot] = (Int32(p), Int32(timeEnd))
@@ -215,23 +218,34 @@ public final class LineTokenizer {
                     fieldEnd = findLiteral(literals, step, base, from: p, end: end)
                     if fieldEnd >= end { return .missingFields }
                 }
-                if let failure = store(kind, slot: slot, base, start: p, end: fieldEnd, plan: plan, internMask: internMask, into: &record) { return failure }
-                p = fieldEnd
+                if !kind.isDecoded {
+                    ranges[slot] = (Int32(p), Int32(fieldEnd))
+                } else if let failure = store(kind, slot: slot, base, start: p, end: fieldEnd, plan: plan, internMask: internMask,
+                                              into: &record)
+                {
+                    return failure
+                }
+                // The terminator was found whole: its literal step is done too.
+                p = fieldEnd &+ Int(step.literalCount)
+                if step.literalCount > 0 { stepIndex &+= 1 }
             case .quotedRun:
-                let isLast = stepIndex + 2 >= steps.count
+                let isLast = stepIndex &+ 1 >= steps.count
                 guard let runEnd = splitRun(plan, step, literals, base, from: p, end: end, atFormatEnd: isLast) else {
                     return .unbalancedQuotes
                 }
                 for offset in 0..<Int(step.runLength) {
-                    let slot = Int(step.slot) + offset
+                    let slot = Int(step.slot) &+ offset
+                    let kind = plan.fieldKindBuffer[slot]
+                    guard kind.isDecoded else { continue }
                     let range = ranges[slot]
-                    if let failure = store(plan.fieldKindBuffer[slot], slot: slot, base, start: Int(range.start),
-                                           end: Int(range.end), plan: plan, internMask: internMask, into: &record)
+                    if let failure = store(kind, slot: slot, base, start: Int(range.start), end: Int(range.end), plan: plan,
+                                           internMask: internMask, into: &record)
                     {
                         return failure
                     }
                 }
-                p = runEnd
+                p = runEnd &+ Int(step.literalCount)
+                stepIndex &+= 1
             }
         }
         hadExtraFields = p < end
@@ -254,6 +268,7 @@ public final class LineTokenizer {
     private func findLiteral(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer, from: Int, end: Int) -> Int {
         let first = literals.load(fromByteOffset: Int(step.literalStart), as: UInt8.self)
         var q = ByteSearch.first(first, in: base, from: from, end: end)
+        if step.literalCount == 1 { return q }
         while q < end, !matches(literals, step, base, at: q, end: end) {
             q = ByteSearch.first(first, in: base, from: q &+ 1, end: end)
         }

@@ -35,6 +35,8 @@ public enum SpikeFinder {
                 // After the data ends, quiet buckets drain the window and let a firing alert resolve.
                 let drain = window + Int64(rule.keepFiringFor / resolutionSeconds) + 1
                 var track = RuleTrack()
+                // Cursors for the bucket entering the window and the one leaving it.
+                var entering = KeySeries.Cursor(keySeries), leaving = KeySeries.Cursor(keySeries)
                 var count = 0, requests = 0
                 var bucket = range.lowerBound
                 var windowStart = bucket
@@ -50,8 +52,8 @@ public enum SpikeFinder {
                             for b in (bucket - window + 1)..<bucket { requests += Int(keySeries.count(b, lane: 0)) }
                         }
                     }
-                    count += Int(keySeries.count(bucket, lane: lane))
-                    requests += Int(keySeries.count(bucket, lane: 0))
+                    count += Int(entering.count(bucket, lane: lane))
+                    requests += Int(entering.count(bucket, lane: 0))
                     let now = (bucket + 1) * resolution
                     let windowEnds = (bucket + 1 - windowStart) % window == 0
                     switch track.step(rule, now: now, count: count, requests: requests, windowEnds: windowEnds) {
@@ -69,9 +71,9 @@ public enum SpikeFinder {
                         break
                     }
                     // Slide: the oldest bucket leaves the window.
-                    let leaving = bucket - window + 1
-                    count -= Int(keySeries.count(leaving, lane: lane))
-                    requests -= Int(keySeries.count(leaving, lane: 0))
+                    let oldest = bucket - window + 1
+                    count -= Int(leaving.count(oldest, lane: lane))
+                    requests -= Int(leaving.count(oldest, lane: 0))
                     bucket += 1
                 }
             }

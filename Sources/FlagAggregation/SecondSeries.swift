@@ -23,9 +23,15 @@ public final class SecondSeries {
     }
 
     // Pointer-held so the per-record path has no exclusivity checks.
-    private var keys = UnsafeMutablePointer<KeyPages>.allocate(capacity: 0)
-    private var keyCapacity = 0
+    private struct Keys {
+        var pages = UnsafeMutablePointer<KeyPages>.allocate(capacity: 0)
+        var capacity = 0
+    }
+    private let table = UnsafeMutablePointer<Keys>.allocate(capacity: 1)
+    private var keys: UnsafeMutablePointer<KeyPages> { table.pointee.pages }
+    private var keyCapacity: Int { table.pointee.capacity }
     private let masksPointer: UnsafeMutablePointer<UInt32>
+    private let maskCount: Int
 
     public init(masks: [UInt32], resolutionSeconds: Int = 1) {
         self.masks = masks
@@ -33,6 +39,8 @@ public final class SecondSeries {
         resolution = Int64(resolutionSeconds) * 1_000_000
         masksPointer = .allocate(capacity: max(masks.count, 1))
         masksPointer.initialize(from: masks, count: masks.count)
+        maskCount = masks.count
+        table.initialize(to: Keys())
     }
 
     deinit {
@@ -41,6 +49,7 @@ public final class SecondSeries {
         }
         keys.deinitialize(count: keyCapacity)
         keys.deallocate()
+        table.deallocate()
         masksPointer.deallocate()
     }
 
@@ -66,7 +75,7 @@ public final class SecondSeries {
         let slot = page + Int(bucket & Int64(SecondSeries.pageSize - 1)) &* lanes
         slot[0] &+= 1
         if flags != 0 {
-            for lane in 0..<masks.count where flags & masksPointer[lane] != 0 { slot[1 &+ lane] &+= 1 }
+            for lane in 0..<maskCount where flags & masksPointer[lane] != 0 { slot[1 &+ lane] &+= 1 }
         }
     }
 
@@ -90,8 +99,7 @@ public final class SecondSeries {
         grown.moveInitialize(from: keys, count: keyCapacity)
         (grown + keyCapacity).initialize(repeating: KeyPages(), count: capacity - keyCapacity)
         keys.deallocate()
-        keys = grown
-        keyCapacity = capacity
+        table.pointee = Keys(pages: grown, capacity: capacity)
     }
 
     /// The counts of every key, by key name, merged into `into`.
@@ -132,6 +140,26 @@ public struct KeySeries: Sendable, Equatable {
     public func count(_ bucket: Int64, lane: Int) -> UInt32 {
         guard let page = pages[bucket >> Int64(SecondSeries.pageShift)] else { return 0 }
         return page[Int(bucket & Int64(SecondSeries.pageSize - 1)) * lanes + lane]
+    }
+
+    /// Reads buckets in mostly ascending order, looking a page up only when it changes.
+    public struct Cursor {
+        let series: KeySeries
+        var pageNumber = Int64.min
+        var page: [UInt32]?
+
+        public init(_ series: KeySeries) { self.series = series }
+
+        @inline(__always)
+        public mutating func count(_ bucket: Int64, lane: Int) -> UInt32 {
+            let number = bucket >> Int64(SecondSeries.pageShift)
+            if number != pageNumber {
+                pageNumber = number
+                page = series.pages[number]
+            }
+            guard let page else { return 0 }
+            return page[Int(bucket & Int64(SecondSeries.pageSize - 1)) * series.lanes + lane]
+        }
     }
 
     /// First and last bucket holding any request, or nil when empty.
