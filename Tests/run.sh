@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian packages), then runs the whole suite twice: the
+# default build (zlib) and, for the byte sources, the ISA-L build (`--traits ISAL`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in zlib1g-dev libisal-dev isal gzip python3 chromium; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+swift build --build-tests
+swift test --skip-build
+swift test --scratch-path .build-isal --traits ISAL --filter LogSourcesTests
