@@ -16,7 +16,7 @@ struct Scan: ParsableCommand {
             """
     )
 
-    enum Output: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+    enum Output: String, ExpressibleByArgument, CaseIterable { case table, json, csv, html }
 
     @Argument(help: "Files, directories, globs, or '-' for standard input.")
     var paths: [String] = []
@@ -147,6 +147,7 @@ struct Scan: ParsableCommand {
         switch output {
         case .json: return JSONReport(result, gzipDecoder: GzipSource.decoderName).rendered()
         case .csv: return CSVReport.render(result)
+        case .html: return HTMLReport.render(result, rules: options.rules)
         case .table:
             let colour = outputFile == nil && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             return TableReport(top: top, colour: colour).render(result, rules: options.rules)
