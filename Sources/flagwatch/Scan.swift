@@ -32,7 +32,7 @@ struct Scan: ParsableCommand {
     @Option(name: .customLong("group-by"), help: "cluster, authority, upstream-host or route (default: cluster when the format has one, else authority).")
     var groupBy: String?
 
-    @Option(help: "table, json or csv.")
+    @Option(help: "table, json, csv or html (one self-contained page; use with -o).")
     var output: Output = .table
 
     @Option(name: .short, help: "Write the report to this file instead of standard output.")
