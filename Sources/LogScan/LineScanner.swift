@@ -57,65 +57,134 @@ final class LineScanner: @unchecked Sendable {
 
     /// Scans `source` to its end. Errors end the unit; what was read before is counted.
     func scan(_ source: ByteSource, path: String, progress: ScanProgress?) -> UnitCounts {
-        let parser: LineParser
-        switch options.format {
-        case .automatic: parser = LineParser(choosingAmong: plans, tokenizer: tokenizer)
-        case .fixed(let plan): parser = LineParser(plan: plan, tokenizer: tokenizer)
-        }
-        var counts = UnitCounts(summary: InputSummary(path: path))
+        var unit = Unit(scanner: self, path: path)
         let base = buffer.baseAddress!
         let capacity = chunkSize + options.maxLineLength
         var filled = 0
-        var skippingLongLine = false
-        var formatChosen = !parser.isAutomatic
-        // The watermark restarts with each unit; units do not depend on the thread count.
-        latestStart = .min
         do {
             while true {
                 let n = try source.read(into: UnsafeMutableRawBufferPointer(start: base + filled, count: capacity - filled))
-                counts.summary.bytes += n
+                unit.counts.summary.bytes += n
                 progress?.add(n)
                 let end = filled + n
-                if !formatChosen {
-                    formatChosen = parser.chooseFormat(from: UnsafeRawBufferPointer(start: base, count: end)) || n == 0
-                }
-                if groupKey == nil { setGroupKey(parser.currentPlan.defaultGroupKey) }
-                let key = KeyContext(kind: groupKey!, missing: missingKeyID, other: otherKeyID)
+                unit.prepare(UnsafeRawBufferPointer(start: base, count: end), atEnd: n == 0)
                 if n == 0 {
-                    if filled > 0, !skippingLongLine { handle(base, 0, filled, parser, key, &counts) }
+                    unit.finish(base, end: filled)
                     break
                 }
-                var lineStart = 0
-                while true {
-                    let newline = LineSplitter.newline(in: base, from: lineStart, end: end)
-                    if newline == end { break }
-                    if skippingLongLine {
-                        skippingLongLine = false
-                    } else {
-                        handle(base, lineStart, newline, parser, key, &counts)
-                    }
-                    lineStart = newline + 1
-                }
-                let remaining = end - lineStart
-                if skippingLongLine {
-                    filled = 0
-                } else if remaining > options.maxLineLength {
-                    skippingLongLine = true
-                    counts.physicalLines += 1
-                    malformed(.lineTooLong, base, lineStart, lineStart + 200, &counts)
+                let rest = unit.lines(base, end: end)
+                let remaining = end - rest
+                if unit.skippingLongLine || remaining > options.maxLineLength {
+                    unit.beginLongLine(base, at: rest)
                     filled = 0
                 } else {
-                    if lineStart > 0 { (base).copyMemory(from: base + lineStart, byteCount: remaining) }
+                    if rest > 0 { base.copyMemory(from: base + rest, byteCount: remaining) }
                     filled = remaining
                 }
             }
         } catch {
-            counts.summary.error = "\(error)"
+            unit.counts.summary.error = "\(error)"
         }
-        for (index, plan) in parser.plans.enumerated() where parser.recordsByPlan[index] > 0 {
-            recordsByFormat[plan.name, default: 0] += parser.recordsByPlan[index]
+        return unit.close()
+    }
+
+    /// Scans part of a plain file through `mmap` windows: no copy of the page cache.
+    func scan(_ region: MappedFileRegion, progress: ScanProgress?) -> UnitCounts {
+        var unit = Unit(scanner: self, path: region.path)
+        // Twice the line limit, so that a window without a newline always holds a too-long line.
+        let windowSize = max(chunkSize, 2 * options.maxLineLength)
+        var position = region.range.lowerBound
+        do {
+            while position < region.range.upperBound {
+                let window = try region.window(from: position, maxLength: windowSize)
+                // The tokenizer only reads: the mapping is read-only.
+                guard let start = window.baseAddress else { break }
+                let base = UnsafeMutableRawPointer(mutating: start)
+                let atEnd = position + Int64(window.count) == region.range.upperBound
+                unit.prepare(window, atEnd: atEnd)
+                let rest = unit.lines(base, end: window.count)
+                var advance = rest
+                if atEnd {
+                    unit.finish(base + rest, end: window.count - rest)
+                    advance = window.count
+                } else if unit.skippingLongLine || window.count - rest > options.maxLineLength {
+                    unit.beginLongLine(base, at: rest)
+                    advance = window.count
+                }
+                unit.counts.summary.bytes += advance
+                progress?.add(advance)
+                position += Int64(advance)
+            }
+        } catch {
+            unit.counts.summary.error = "\(error)"
         }
-        return counts
+        return unit.close()
+    }
+
+    /// One unit's pass: the parser, the counts and the state of the line loop.
+    struct Unit {
+        let scanner: LineScanner
+        let parser: LineParser
+        var counts: UnitCounts
+        var skippingLongLine = false
+        var formatChosen: Bool
+        var key: KeyContext?
+
+        init(scanner: LineScanner, path: String) {
+            self.scanner = scanner
+            switch scanner.options.format {
+            case .automatic: parser = LineParser(choosingAmong: scanner.plans, tokenizer: scanner.tokenizer)
+            case .fixed(let plan): parser = LineParser(plan: plan, tokenizer: scanner.tokenizer)
+            }
+            formatChosen = !parser.isAutomatic
+            counts = UnitCounts(summary: InputSummary(path: path))
+            // The watermark restarts with each unit; units do not depend on the thread count.
+            scanner.latestStart = .min
+        }
+
+        /// Chooses the format from the first bytes, and the group key with it.
+        mutating func prepare(_ head: UnsafeRawBufferPointer, atEnd: Bool) {
+            if !formatChosen { formatChosen = parser.chooseFormat(from: head) || atEnd }
+            guard key == nil else { return }
+            if scanner.groupKey == nil { scanner.setGroupKey(parser.currentPlan.defaultGroupKey) }
+            key = KeyContext(kind: scanner.groupKey!, missing: scanner.missingKeyID, other: scanner.otherKeyID)
+        }
+
+        /// Handles every complete line in `[0, end)`; returns where the incomplete rest starts.
+        mutating func lines(_ base: UnsafeMutableRawPointer, end: Int) -> Int {
+            var lineStart = 0
+            while true {
+                let newline = LineSplitter.newline(in: base, from: lineStart, end: end)
+                if newline == end { return lineStart }
+                if skippingLongLine {
+                    skippingLongLine = false
+                } else {
+                    scanner.handle(base, lineStart, newline, parser, key!, &counts)
+                }
+                lineStart = newline + 1
+            }
+        }
+
+        /// A line longer than the limit starts at `at` and its end is not in view: it is
+        /// counted once and its bytes skipped up to the next newline.
+        mutating func beginLongLine(_ base: UnsafeMutableRawPointer, at start: Int) {
+            guard !skippingLongLine else { return }
+            skippingLongLine = true
+            counts.physicalLines += 1
+            scanner.malformed(.lineTooLong, base, start, start + 200, &counts)
+        }
+
+        /// The input's last line, when it has no newline.
+        mutating func finish(_ base: UnsafeMutableRawPointer, end: Int) {
+            if end > 0, !skippingLongLine { scanner.handle(base, 0, end, parser, key!, &counts) }
+        }
+
+        func close() -> UnitCounts {
+            for (index, plan) in parser.plans.enumerated() where parser.recordsByPlan[index] > 0 {
+                scanner.recordsByFormat[plan.name, default: 0] += parser.recordsByPlan[index]
+            }
+            return counts
+        }
     }
 
     @inline(__always)

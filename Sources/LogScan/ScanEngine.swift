@@ -68,8 +68,11 @@ public enum ScanEngine {
                 let path = file.isStandardInput ? "<stdin>" : file.path
                 var counts: LineScanner.UnitCounts
                 do {
-                    let source = try open(file, range: unit.range)
-                    counts = scanner.scan(source, path: path, progress: progress)
+                    if let region = try mapped(file, range: unit.range) {
+                        counts = scanner.scan(region, progress: progress)
+                    } else {
+                        counts = scanner.scan(try open(file, range: unit.range), path: path, progress: progress)
+                    }
                 } catch {
                     counts = LineScanner.UnitCounts(summary: InputSummary(path: path))
                     counts.summary.error = "\(error)"
@@ -159,6 +162,17 @@ public enum ScanEngine {
         var magic: (UInt8, UInt8) = (0, 0)
         let count = withUnsafeMutableBytes(of: &magic) { (try? source.read(into: $0)) ?? 0 }
         return count == 2 && magic == (0x1F, 0x8B)
+    }
+
+    /// Plain regular files are read through `mmap`; stdin, pipes and archives are streamed.
+    static func mapped(_ file: InputFile, range: Range<Int64>?) throws -> MappedFileRegion? {
+        guard !file.isStandardInput, file.size > 0, isRegularFile(file.path), !isCompressed(file) else { return nil }
+        return try MappedFileRegion(path: file.path, range: range ?? 0..<file.size)
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     static func open(_ file: InputFile, range: Range<Int64>?) throws -> ByteSource {

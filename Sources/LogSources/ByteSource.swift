@@ -143,3 +143,53 @@ public func openInput(_ path: String) throws -> ByteSource {
 func decodingGzipIfPresent(_ file: FileSource) throws -> ByteSource {
     try file.peek(2) == [0x1f, 0x8b] ? GzipSource(compressed: file) : file
 }
+
+/// Part of a file seen through `mmap`, one window at a time: a scan reads the page cache in
+/// place instead of copying it, and its memory stays bounded by the window.
+public final class MappedFileRegion {
+    public let path: String
+    public let range: Range<Int64>
+    private let descriptor: Int32
+    private var mapping: (address: UnsafeMutableRawPointer, length: Int)?
+    private static let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
+
+    public init(path: String, range: Range<Int64>) throws {
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SourceError.system(path, "cannot open") }
+        self.path = path
+        self.range = range
+    }
+
+    deinit {
+        unmap()
+        close(descriptor)
+    }
+
+    /// The bytes from `offset` to at most `maxLength` further, clipped to the region; the
+    /// previous window is unmapped. Empty at the region's end.
+    public func window(from offset: Int64, maxLength: Int) throws -> UnsafeRawBufferPointer {
+        unmap()
+        // Touching a page past the end of a file that shrank since the scan began (copytruncate)
+        // would be SIGBUS: map only what the file holds now.
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw SourceError.system(path, "cannot stat") }
+        guard Int64(info.st_size) > offset else {
+            throw SourceError(path: path, reason: "file shrank while being read (truncated?)", offset: offset)
+        }
+        let length = Int(min(Int64(maxLength), range.upperBound - offset, Int64(info.st_size) - offset))
+        guard length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let aligned = offset - offset % MappedFileRegion.pageSize
+        let mappedLength = length + Int(offset - aligned)
+        guard let address = mmap(nil, mappedLength, PROT_READ, MAP_PRIVATE, descriptor, off_t(aligned)), address != MAP_FAILED else {
+            throw SourceError(path: path, reason: "cannot map: \(String(cString: strerror(errno)))", offset: offset)
+        }
+        _ = madvise(address, mappedLength, MADV_WILLNEED)
+        mapping = (address, mappedLength)
+        return UnsafeRawBufferPointer(start: address + Int(offset - aligned), count: length)
+    }
+
+    private func unmap() {
+        if let mapping { munmap(mapping.address, mapping.length) }
+        mapping = nil
+    }
+}
