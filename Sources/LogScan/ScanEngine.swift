@@ -47,7 +47,7 @@ public enum ScanEngine {
         let groupKey = options.groupBy ?? decideGroupKey(files, options: options, plans: plans)
         let units = makeUnits(files, options: options)
         // Decompressed sizes are not known ahead: no estimate then.
-        let knownSize = files.allSatisfy { !$0.isStandardInput && !isCompressed($0) }
+        let knownSize = files.allSatisfy { !$0.isStandardInput && isRegularFile($0.path) && !isCompressed($0) }
         progress?.setTotal(knownSize ? files.reduce(0) { $0 + Int($1.size) } : 0)
         let workerCount = max(1, min(options.threads, units.count))
         let scanners = (0..<workerCount).map { _ in LineScanner(options: options, plans: plans, groupKey: groupKey) }
@@ -126,8 +126,9 @@ public enum ScanEngine {
         switch options.format {
         case .fixed(let plan): return plan.defaultGroupKey
         case .automatic:
-            // Standard input cannot be read twice: its worker decides from its own first chunk.
-            guard let first = files.first(where: { !$0.isStandardInput }), let source = try? openInput(first.path)
+            // Standard input and pipes cannot be read twice: their worker decides from its own first chunk.
+            guard let first = files.first(where: { !$0.isStandardInput && isRegularFile($0.path) }),
+                let source = try? openInput(first.path)
             else { return nil }
             var head = [UInt8](repeating: 0, count: 256 << 10)
             let count = head.withUnsafeMutableBytes { buffer -> Int in
@@ -146,7 +147,7 @@ public enum ScanEngine {
     static func makeUnits(_ files: [InputFile], options: ScanOptions) -> [Unit] {
         var units: [Unit] = []
         for (index, file) in files.enumerated() {
-            if !file.isStandardInput, file.size >= 2 * options.splitThreshold, !isCompressed(file),
+            if !file.isStandardInput, file.size >= 2 * options.splitThreshold, isRegularFile(file.path), !isCompressed(file),
                 let ranges = try? newlineAlignedRanges(path: file.path, size: file.size, parts: Int(file.size / options.splitThreshold))
             {
                 units += ranges.map { Unit(input: index, range: $0) }
@@ -157,8 +158,9 @@ public enum ScanEngine {
         return units
     }
 
+    /// Whether a regular file starts with the gzip magic (a pipe cannot be peeked at twice).
     static func isCompressed(_ file: InputFile) -> Bool {
-        guard let source = try? FileRangeSource(path: file.path, range: 0..<2) else { return false }
+        guard isRegularFile(file.path), let source = try? FileRangeSource(path: file.path, range: 0..<2) else { return false }
         var magic: (UInt8, UInt8) = (0, 0)
         let count = withUnsafeMutableBytes(of: &magic) { (try? source.read(into: $0)) ?? 0 }
         return count == 2 && magic == (0x1F, 0x8B)
@@ -166,7 +168,7 @@ public enum ScanEngine {
 
     /// Plain regular files are read through `mmap`; stdin, pipes and archives are streamed.
     static func mapped(_ file: InputFile, range: Range<Int64>?) throws -> MappedFileRegion? {
-        guard !file.isStandardInput, file.size > 0, isRegularFile(file.path), !isCompressed(file) else { return nil }
+        guard !file.isStandardInput, file.size > 0, !isCompressed(file), isRegularFile(file.path) else { return nil }
         return try MappedFileRegion(path: file.path, range: range ?? 0..<file.size)
     }
 

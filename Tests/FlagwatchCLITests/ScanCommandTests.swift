@@ -141,4 +141,61 @@ struct ScanCommandTests {
         let four = try Self.flagwatch(["scan", "--output", "json", "--threads", "4", path]).stdout
         #expect(one == four)
     }
+
+    @Test func gzipOnStandardInput() throws {
+        let log = try Data(contentsOf: Self.samples.appendingPathComponent("envoy.log"))
+        let plain = try Self.json(try Self.flagwatch(["scan", "--output", "json"], stdin: log).stdout)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["gzip", "-c", Self.samples.appendingPathComponent("envoy.log").path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let compressed = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let run = try Self.flagwatch(["scan", "--output", "json"], stdin: compressed)
+        #expect(run.status == 0)
+        let report = try Self.json(run.stdout)
+        #expect(report["records"] as? Int == plain["records"] as? Int)
+        #expect((report["clusters"] as? [[String: Any]])?.count == (plain["clusters"] as? [[String: Any]])?.count)
+    }
+
+    @Test func bundledRuleFilesAreValidAndDefaultsPrint() throws {
+        let rules = Self.samples.deletingLastPathComponent().appendingPathComponent("rules")
+        for name in try FileManager.default.contentsOfDirectory(atPath: rules.path) where name.hasSuffix(".yaml") {
+            let run = try Self.flagwatch(["rules", "check", rules.appendingPathComponent(name).path])
+            #expect(run.status == 0, "\(name): \(run.stderr)")
+        }
+        let defaults = try Self.flagwatch(["rules", "print-defaults"])
+        #expect(defaults.stdout.contains("flags: [UF]") && defaults.stdout.contains("flags: [URX]") && defaults.stdout.contains("flags: [UH]"))
+        let bad = try Self.flagwatch(["rules", "check", "/dev/null"])
+        #expect(bad.status == 64)
+    }
+
+    @Test func alertsAreJSONLinesInEventOrder() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("spiky.log")
+        let generator = Process()
+        generator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        generator.arguments = ["python3", Self.samples.deletingLastPathComponent().appendingPathComponent("generate.py").path,
+                               "--lines", "60000", "--rate", "100", "-o", log.path,
+                               "--spike", "outbound|9080||reviews.default.svc.cluster.local:UF,URX:120:60:0.6",
+                               "--spike", "outbound|8080||ratings.default.svc.cluster.local:UH:300:60:0.6"]
+        try generator.run()
+        generator.waitUntilExit()
+        let run = try Self.flagwatch(["scan", "--alerts", log.path])
+        #expect(run.status == 0)
+        let events = try run.stdout.split(separator: "\n").map { try Self.json(String($0)) }
+        #expect(events.count >= 6, "firing and resolved for UF, URX and UH")
+        for event in events {
+            for key in ["status", "rule", "cluster", "flags", "count", "requests", "ratio", "window", "startsAt", "endsAt",
+                        "fingerprint", "labels", "annotations"] {
+                #expect(event[key] != nil, "\(key)")
+            }
+        }
+        let times = events.map { ($0["endsAt"] as? String) ?? ($0["startsAt"] as! String) }
+        #expect(times == times.sorted())
+    }
 }
