@@ -2,6 +2,10 @@ import AccessLogFormat
 import FlagAggregation
 import LogSources
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One worker's scanning state: a reusable buffer, a tokenizer, a counter.
 ///
 /// The loop reads big chunks, splits lines with a vector newline search and hands each line
@@ -152,6 +156,7 @@ final class LineScanner: @unchecked Sendable {
 
         /// Handles every complete line in `[0, end)`; returns where the incomplete rest starts.
         mutating func lines(_ base: UnsafeMutableRawPointer, end: Int) -> Int {
+            if scanner.options.timeSource == .processing { scanner.sampleReadTime() }
             var lineStart = 0
             while true {
                 let newline = LineSplitter.newline(in: base, from: lineStart, end: end)
@@ -219,6 +224,10 @@ final class LineScanner: @unchecked Sendable {
             id = id == ByteInterner.overflow ? key.other : key.missing
         }
         counter.count(record, key: id, tokenizer: tokenizer)
+        if options.timeSource == .processing {
+            series.add(key: id, micros: readMicros, flags: record.flags.rawValue)
+            return
+        }
         guard record.startMicros != .min else {
             untimed &+= 1
             return
@@ -229,6 +238,16 @@ final class LineScanner: @unchecked Sendable {
             late &+= 1
         }
         series.add(key: id, micros: record.startMicros, flags: record.flags.rawValue)
+    }
+
+    /// Wall-clock time of the chunk being read, for `TimeSource.processing`; sampled once a
+    /// chunk, not once a line.
+    private var readMicros: Int64 = 0
+
+    private func sampleReadTime() {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        readMicros = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 
     /// The latest start time seen in this unit, for the watermark.

@@ -47,6 +47,16 @@ public struct ScanOptions: Sendable {
     public var resolutionSeconds = 1
     /// Most distinct keys counted; past it records count under `__other__`.
     public var maxKeys = 10_000
+    /// Which clock buckets records: their start time, or the time they were read.
+    public var timeSource = TimeSource.event
 
     public init() {}
+}
+
+/// The clock windows run on.
+public enum TimeSource: String, Sendable, CaseIterable {
+    /// The record's `%START_TIME%`: right for history, and for live logs with timestamps.
+    case event
+    /// The moment the line was read: for live streams whose lines carry no usable time.
+    case processing
 }

@@ -62,6 +62,9 @@ struct Scan: ParsableCommand {
     @Flag(help: "Print the alert events the rules would have sent (JSON lines, in event order) instead of the report.")
     var alerts = false
 
+    @Option(help: "Bucket records by their start time (event) or by when they are read (processing: for logs without usable times).")
+    var time: TimeSource = .event
+
     @Option(help: "Records this many seconds older than the latest start time seen are counted as late.")
     var lateness = 30
 
@@ -107,6 +110,7 @@ struct Scan: ParsableCommand {
         options.allowedLateness = lateness
         options.resolutionSeconds = resolution
         options.maxKeys = maxKeys
+        options.timeSource = time
         if let rules { options.rules = try RulesArgument.load(rules) }
 
         let progress = ScanProgress()
@@ -154,6 +158,8 @@ struct Scan: ParsableCommand {
         }
     }
 }
+
+extension TimeSource: ExpressibleByArgument {}
 
 /// `--rules FILE`.
 enum RulesArgument {

@@ -109,4 +109,25 @@ struct SpikeScenarioTests {
         #expect(result.keysOverflowed == 5000 - (100 - 2), "two slots hold '-' and '__other__'")
         #expect(result.totals.requests == 5000)
     }
+
+    @Test func processingTimeBucketsLinesWithoutTimestamps() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("untimed.log")
+        try Data((Array(repeating: "503 UF payments", count: 50) + ["200 - payments"]).joined(separator: "\n").utf8).write(to: file)
+        var options = ScanOptions()
+        options.format = try FormatChoice(argument: "%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%")
+        let eventTime = ScanEngine.scan([file.path], options: options)
+        #expect(eventTime.untimed == 51)
+        #expect(eventTime.series.isEmpty)
+        options.timeSource = .processing
+        let before = Int64(Date().timeIntervalSince1970)
+        let processing = ScanEngine.scan([file.path], options: options)
+        let after = Int64(Date().timeIntervalSince1970)
+        #expect(processing.untimed == 0)
+        let range = try #require(processing.series["payments"]?.bucketRange)
+        #expect(range.lowerBound >= before && range.upperBound <= after)
+        // 50 UF in the second they were read: the UF rule fires, URX and UH have nothing.
+        #expect(processing.spikes.map(\.rule) == ["UpstreamConnectionFailure"])
+    }
 }
