@@ -7,6 +7,8 @@ public final class LinePlan: @unchecked Sendable {
     struct Step {
         enum Operation: UInt8 { case literal, field, quotedRun }
         var operation: Operation
+        /// `.field`: its kind, read without a second load per field.
+        var kind: FieldKind
         /// `.field`: the field; `.quotedRun`: first field of the run (fields are consecutive).
         var slot: UInt16
         var runLength: UInt16
@@ -98,7 +100,7 @@ public final class LinePlan: @unchecked Sendable {
         while index < elements.count {
             switch elements[index] {
             case .literal(let bytes):
-                steps.append(Step(operation: .literal, slot: 0, runLength: 0, freeTextOffset: 0,
+                steps.append(Step(operation: .literal, kind: .other, slot: 0, runLength: 0, freeTextOffset: 0,
                                   literalStart: UInt32(literalBytes.count), literalCount: UInt32(bytes.count)))
                 literalBytes += bytes
                 index += 1
@@ -124,7 +126,7 @@ public final class LinePlan: @unchecked Sendable {
                 // The run's own separators are matched inside the run; the step records its terminator.
                 let terminator = literal(at: index + 1) ?? []
                 let freeText = run.firstIndex { $0.kind == .userAgent } ?? run.firstIndex { $0.kind.isFreeText }
-                steps.append(Step(operation: isQuoted(index) ? .quotedRun : .field, slot: UInt16(firstSlot),
+                steps.append(Step(operation: isQuoted(index) ? .quotedRun : .field, kind: run[0].kind, slot: UInt16(firstSlot),
                                   runLength: UInt16(run.count), freeTextOffset: freeText.map(UInt16.init) ?? Step.noFreeText,
                                   literalStart: UInt32(literalBytes.count), literalCount: UInt32(terminator.count)))
                 literalBytes += terminator

@@ -202,7 +202,7 @@ public final class LineTokenizer {
                 p &+= Int(step.literalCount)
             case .field:
                 let slot = Int(step.slot)
-                let kind = plan.fieldKindBuffer[slot]
+                let kind = step.kind
                 if kind == .startTime {
                     // Self-delimiting: the literal after it is matched by its own step.
                     guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: p, end: end) else { return .badStartTime }

@@ -3,10 +3,10 @@ import AccessLogFormat
 /// Per-key counts in event-time buckets: requests, and per watched flag set the records
 /// that carry any of its flags. What rules evaluate, for history (`scan`) and live (`tail`).
 ///
-/// Buckets live in pages of 4 096 buckets allocated on first use, so a long quiet history
+/// Buckets live in pages of 256 buckets allocated on first use, so a quiet stretch of history
 /// costs nothing and a record's bucket is found with a shift and a cached page pointer.
 public final class SecondSeries {
-    public static let pageShift = 12
+    public static let pageShift = 8
     public static let pageSize = 1 << pageShift
 
     /// Flag masks counted besides requests (one per rule); bucket `b` of a page holds
@@ -56,7 +56,9 @@ public final class SecondSeries {
     /// The bucket index of a time in microseconds.
     @inline(__always)
     public func bucket(of micros: Int64) -> Int64 {
-        micros >= 0 ? micros / resolution : (micros - resolution + 1) / resolution
+        // One-second buckets (the default) divide by a constant: a multiply, not a division.
+        if resolution == 1_000_000 { return micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000 }
+        return micros >= 0 ? micros / resolution : (micros - resolution + 1) / resolution
     }
 
     /// Counts one record with start time `micros` and `flags` under key `id`.
@@ -102,14 +104,17 @@ public final class SecondSeries {
         table.pointee = Keys(pages: grown, capacity: capacity)
     }
 
-    /// The counts of every key, by key name, merged into `into`.
-    public func export(naming name: (UInt32) -> String, into series: inout [String: KeySeries]) {
+    /// Moves the counts of every key, by key name, into `series`, freeing this recorder's
+    /// pages as it goes so that a merge never holds two full copies.
+    public func drain(naming name: (UInt32) -> String, into series: inout [String: KeySeries]) {
         for k in 0..<keyCapacity where !keys[k].pages.isEmpty {
             let key = name(UInt32(k))
             var target = series[key] ?? KeySeries(lanes: lanes)
             for (number, page) in keys[k].pages {
                 target.add(page: number, UnsafeBufferPointer(start: page, count: SecondSeries.pageSize * lanes))
+                page.deallocate()
             }
+            keys[k] = KeyPages()
             series[key] = target
         }
     }

@@ -286,9 +286,9 @@ final class LineScanner: @unchecked Sendable {
         return counter.totals { interner.string(for: $0) }
     }
 
-    /// This worker's buckets by key name, merged into `series`.
-    func exportSeries(into merged: inout [String: KeySeries]) {
+    /// Moves this worker's buckets, by key name, into `merged`.
+    func drainSeries(into merged: inout [String: KeySeries]) {
         guard let groupKey, let interner = tokenizer.interner(for: groupKey) else { return }
-        series.export(naming: { interner.string(for: $0) }, into: &merged)
+        series.drain(naming: { interner.string(for: $0) }, into: &merged)
     }
 }

@@ -91,7 +91,7 @@ public enum ScanEngine {
             result.late += scanner.late
             result.keysOverflowed += scanner.keysOverflowed
             result.untimed += scanner.untimed
-            scanner.exportSeries(into: &result.series)
+            scanner.drainSeries(into: &result.series)
             for reason in MalformedReason.allCases where scanner.malformedByReason[Int(reason.rawValue)] > 0 {
                 result.malformedByReason[reason, default: 0] += scanner.malformedByReason[Int(reason.rawValue)]
             }

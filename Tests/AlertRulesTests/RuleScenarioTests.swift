@@ -17,7 +17,7 @@ struct RuleScenarioTests {
             }
         }
         var out: [String: KeySeries] = [:]
-        recorder.export(naming: { _ in key }, into: &out)
+        recorder.drain(naming: { _ in key }, into: &out)
         return out
     }
 
