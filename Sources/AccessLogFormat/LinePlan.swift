@@ -152,8 +152,10 @@ public final class LinePlan: @unchecked Sendable {
 
     /// Parses the time field in `slot` starting at `from`.
     @inline(__always)
-    func parseTime(slot: Int, _ base: UnsafeRawPointer, from: Int, end: Int) -> (micros: Int64, end: Int)? {
-        if defaultTimeSlots[slot] { return StartTimeFormat.parseRFC3339(base, from: from, end: end) }
+    func parseTime(slot: Int, _ base: UnsafeRawPointer, from: Int, end: Int, cache: inout StartTimeFormat.MinuteCache)
+        -> (micros: Int64, end: Int)?
+    {
+        if defaultTimeSlots[slot] { return StartTimeFormat.parseRFC3339(base, from: from, end: end, cache: &cache) }
         return timeFormats[timeFormatOfSlot[slot]].parse(base, from: from, end: end)
     }
 

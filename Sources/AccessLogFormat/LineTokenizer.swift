@@ -75,6 +75,7 @@ public final class LineTokenizer {
         var internMask: UInt32 = 0
     }
     private let state = UnsafeMutablePointer<LineState>.allocate(capacity: 1)
+    private let minuteCache = UnsafeMutablePointer<StartTimeFormat.MinuteCache>.allocate(capacity: 1)
 
     /// The last line's record.
     public var record: AccessRecord { state.pointee.record }
@@ -102,11 +103,13 @@ public final class LineTokenizer {
     public init(internedKeys: Set<FieldKind> = [.upstreamCluster]) {
         self.internedKeys = internedKeys
         state.initialize(to: LineState(internMask: internedKeys.reduce(0) { $0 | 1 << $1.rawValue }))
+        minuteCache.initialize(to: StartTimeFormat.MinuteCache())
     }
 
     deinit {
         state.deinitialize(count: 1)
         state.deallocate()
+        minuteCache.deallocate()
         ranges.deallocate()
         separators.deallocate()
         unknownFlags.deallocate()
@@ -205,7 +208,7 @@ public final class LineTokenizer {
                 let kind = step.kind
                 if kind == .startTime {
                     // Self-delimiting: the literal after it is matched by its own step.
-                    guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: p, end: end) else { return .badStartTime }
+                    guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: p, end: end, cache: &minuteCache.pointee) else { return .badStartTime }
                     record.startMicros = micros
                     ranges[slot] = (Int32(p), Int32(timeEnd))
                     p = timeEnd
@@ -354,7 +357,7 @@ public final class LineTokenizer {
             // A response header: whatever the upstream sent, so never a reason to reject the line.
             record.upstreamServiceMillis = LineTokenizer.count(base, start, end) ?? AccessRecord.missing
         case .startTime:
-            guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: start, end: end), timeEnd == end
+            guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: start, end: end, cache: &minuteCache.pointee), timeEnd == end
             else { return .badStartTime }
             record.startMicros = micros
         case .upstreamCluster:

@@ -91,6 +91,48 @@ public struct StartTimeFormat: Equatable, Sendable {
         return value
     }
 
+    /// The last minute parsed: consecutive lines of a log nearly always share their
+    /// `YYYY-MM-DDTHH:MM` prefix, so comparing 16 bytes skips most of the date arithmetic.
+    public struct MinuteCache {
+        var prefix: (UInt64, UInt64) = (0, 0)
+        var epochSeconds: Int64 = 0
+        public init() {}
+        init(prefix: (UInt64, UInt64), epochSeconds: Int64) {
+            self.prefix = prefix
+            self.epochSeconds = epochSeconds
+        }
+    }
+
+    /// `parseRFC3339` through `cache`.
+    @inline(__always)
+    static func parseRFC3339(_ base: UnsafeRawPointer, from p: Int, end: Int, cache: inout MinuteCache) -> (micros: Int64, end: Int)? {
+        guard p + 19 <= end else { return nil }
+        let prefix = (base.loadUnaligned(fromByteOffset: p, as: UInt64.self), base.loadUnaligned(fromByteOffset: p + 8, as: UInt64.self))
+        guard prefix == cache.prefix, base.load(fromByteOffset: p + 16, as: UInt8.self) == UInt8(ascii: ":"),
+            let second = digits(base, p + 17, 2, end), second <= 60
+        else {
+            guard let parsed = parseRFC3339(base, from: p, end: end) else { return nil }
+            // Remember the minute only once the whole value parsed.
+            if let minute = minuteEpoch(base, p, end) { cache = MinuteCache(prefix: prefix, epochSeconds: minute) }
+            return parsed
+        }
+        var i = p + 19
+        var micros = 0
+        if i < end, base.load(fromByteOffset: i, as: UInt8.self) == UInt8(ascii: ".") {
+            (micros, i) = fraction(base, from: i + 1, end: end, maxDigits: 9)
+        }
+        guard let (offset, zoneEnd) = zone(base, from: i, end: end) else { return nil }
+        return ((cache.epochSeconds + Int64(second) - offset) * 1_000_000 + Int64(micros), zoneEnd)
+    }
+
+    /// Seconds since 1970 at the start of the minute `YYYY-MM-DDTHH:MM` at `p`, UTC.
+    static func minuteEpoch(_ base: UnsafeRawPointer, _ p: Int, _ end: Int) -> Int64? {
+        guard let year = digits(base, p, 4, end), let month = digits(base, p + 5, 2, end), let day = digits(base, p + 8, 2, end),
+            let hour = digits(base, p + 11, 2, end), let minute = digits(base, p + 14, 2, end)
+        else { return nil }
+        return epochSeconds(year: year, month: month, day: day, hour: hour, minute: minute, second: 0)
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±hh[:]mm)?`; no zone means UTC.
     static func parseRFC3339(_ base: UnsafeRawPointer, from p: Int, end: Int) -> (micros: Int64, end: Int)? {
         guard p + 19 <= end,

@@ -187,3 +187,24 @@ struct RoundTripTests {
         #expect((try? LinePlan(formatString: "%RESPONSE_CODE%:x")) != nil, "a literal ':' after an operator is text")
     }
 }
+
+struct StartTimeTests {
+    static func parse(_ lines: [String]) -> [Int64] {
+        let parser = LineParser(plan: try! LinePlan(formatString: "[%START_TIME%] %RESPONSE_CODE%"))
+        return lines.map { line in
+            line.withBytes { precondition(parser.parse($0) == nil, line) }
+            return parser.tokenizer.record.startMicros
+        }
+    }
+
+    @Test func sameMinuteDifferentSecondsZonesAndDays() {
+        let base = StartTimeFormat.epochSeconds(year: 2024, month: 2, day: 29, hour: 10, minute: 0, second: 0)! * 1_000_000
+        let times = Self.parse([
+            "[2024-02-29T10:00:01.250Z] 200", "[2024-02-29T10:00:59.999Z] 200", "[2024-02-29T10:00:05+02:00] 200",
+            "[2024-02-29T10:00:05-0130] 200", "[2024-02-29T10:01:00.000Z] 200", "[2024-03-01T10:00:00Z] 200",
+            "[2024-02-29T10:00:02.123456Z] 200",
+        ])
+        #expect(times == [base + 1_250_000, base + 59_999_000, base + 5_000_000 - 7_200_000_000,
+                          base + 5_000_000 + 5_400_000_000, base + 60_000_000, base + 86_400_000_000, base + 2_123_456])
+    }
+}
