@@ -6,7 +6,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "flagwatch", targets: ["flagwatch"]),
+        // The engine's libraries, for the benchmarks package and for embedding.
         .library(name: "AccessLogFormat", targets: ["AccessLogFormat"]),
+        .library(name: "LogSources", targets: ["LogSources"]),
+        .library(name: "FlagAggregation", targets: ["FlagAggregation"]),
     ],
     traits: [
         .trait(name: "ISAL", description: "Inflate gzip input with ISA-L (libisal-dev) instead of zlib."),
