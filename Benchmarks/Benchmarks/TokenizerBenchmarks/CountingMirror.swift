@@ -17,7 +17,8 @@ extension FlagCounter {
 
 /// A line-for-line copy of `FlagCounter`'s per-record path (Sources/FlagAggregation/FlagCounter.swift),
 /// used while the main package does not export FlagAggregation as a library product: dense
-/// arrays indexed by interned key id, one increment per set flag bit, extension codes interned.
+/// arrays indexed by interned key id, one increment per set flag bit plus one in the
+/// upstream-failure slot, extension codes interned.
 ///
 /// Keep it in step with FlagCounter.count(_:key:tokenizer:) and grow(to:).
 typealias BenchCounter = MirrorFlagCounter
@@ -25,6 +26,11 @@ let counterKind = "mirror of FlagCounter (FlagAggregation is not a library produ
 
 final class MirrorFlagCounter {
     private static let stride = 32
+    private static let failureSlot = 30
+    /// A copy of `ResponseFlags.upstreamFailures` (declared in FlagAggregation).
+    private static let upstreamFailures: UInt32 = [
+        ResponseFlag.UH, .UT, .UR, .UF, .UC, .UO, .URX, .NC, .DF, .UPE, .UMSDR, .DO, .UDO,
+    ].reduce(0) { $0 | ResponseFlags($1).rawValue }
     private struct Storage {
         var capacity = 0
         var requests = UnsafeMutablePointer<Int>.allocate(capacity: 0)
@@ -49,6 +55,7 @@ final class MirrorFlagCounter {
         storage.pointee.requests[index] &+= 1
         var bits = record.flags.rawValue
         let flagCounts = storage.pointee.flagCounts + index &* MirrorFlagCounter.stride
+        if bits & MirrorFlagCounter.upstreamFailures != 0 { flagCounts[MirrorFlagCounter.failureSlot] &+= 1 }
         while bits != 0 {
             flagCounts[bits.trailingZeroBitCount] &+= 1
             bits &= bits &- 1

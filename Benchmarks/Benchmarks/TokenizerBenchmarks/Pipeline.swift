@@ -1,8 +1,10 @@
 import AccessLogFormat
 
-/// The per-line work of one `flagwatch scan` worker, over a corpus held in memory: split lines
-/// with `LineSplitter`, parse each with `LineParser` (automatic format, as the CLI's
-/// default), count it (see `BenchCounter`). Mirrors LineScanner.handle in Sources/LogScan.
+/// The tokenizer-and-counting part of one `flagwatch scan` worker, over a corpus held in
+/// memory: split lines with `LineSplitter`, parse each with `LineParser` (automatic format, the
+/// CLI's default), count it (see `BenchCounter`), as LineScanner.handle in Sources/LogScan does.
+/// Not included: what handle does besides (--since/--until, the key cap, lateness and the
+/// event-time series behind the rules), reading the input, and reports.
 ///
 /// Lines are taken from a cursor that wraps around at the end of the corpus, so consecutive
 /// iterations walk the whole 16 MiB buffer (out of cache, as a real scan is) instead of
