@@ -4,11 +4,11 @@
 //
 //   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
 //
-// The main package is used by path. Only its library products can be named here; today that
-// is `AccessLogFormat`. When the main package also exports `FlagAggregation` (and
-// `LogSources`) as library products, this manifest notices and the benchmarks use the real
-// `FlagCounter` (and `gzdecode` is built); until then the counting benchmarks use a copy of
-// FlagCounter's hot path (Benchmarks/TokenizerBenchmarks/CountingMirror.swift).
+// The main package is used by path, and only its library products can be named here. This
+// manifest reads the main manifest: when it exports `FlagAggregation`, the benchmarks count
+// with the real `FlagCounter` (else with a copy of its hot path,
+// Benchmarks/TokenizerBenchmarks/CountingMirror.swift); when it exports `LogSources`, the
+// `gzdecode` tool (decompression alone, for compare.sh) is declared too.
 import Foundation
 import PackageDescription
 
