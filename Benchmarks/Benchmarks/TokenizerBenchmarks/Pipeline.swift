@@ -1,8 +1,9 @@
 import AccessLogFormat
+import FlagAggregation
 
 /// The tokenizer-and-counting part of one `flagwatch scan` worker, over a corpus held in
 /// memory: split lines with `LineSplitter`, parse each with `LineParser` (automatic format, the
-/// CLI's default), count it (see `BenchCounter`), as LineScanner.handle in Sources/LogScan does.
+/// CLI's default), count it with `FlagCounter`, as LineScanner.handle in Sources/LogScan does.
 /// Not included: what handle does besides (--since/--until, the key cap, lateness and the
 /// event-time series behind the rules), reading the input, and reports.
 ///
@@ -15,7 +16,7 @@ final class Pipeline: @unchecked Sendable {
     let corpus: Corpus
     let tokenizer: LineTokenizer
     let parser: LineParser
-    let counter = BenchCounter()
+    let counter = FlagCounter()
     let groupKey: FieldKind
     let missingKey: UInt32
     private var cursor = 0
@@ -123,7 +124,7 @@ final class Pipeline: @unchecked Sendable {
         if records != truth.records { problems.append("records \(records) != truth \(truth.records)") }
         if malformed != truth.malformed { problems.append("malformed \(malformed) != truth \(truth.malformed)") }
         let interner = tokenizer.interner(for: groupKey)!
-        let totals = counter.verificationTotals { interner.string(for: $0) }
+        let totals = counter.totals { interner.string(for: $0) }.keys.mapValues { (requests: $0.requests, flags: $0.flags) }
         for (key, requests) in truth.requests {
             let counted = totals[key]
             if counted?.requests != requests {
@@ -137,6 +138,6 @@ final class Pipeline: @unchecked Sendable {
             fatalError("\(corpus.name): counts differ from the generator's truth: " + problems.prefix(5).joined(separator: "; "))
         }
         return "\(corpus.name): \(corpus.bytes.count) bytes, \(physical) lines, \(records) records, \(malformed) malformed, "
-            + "\(totals.count) keys, format \(formatName), grouped by \(groupKey); matches the generator's truth; counter: \(counterKind)"
+            + "\(totals.count) keys, format \(formatName), grouped by \(groupKey); matches the generator's truth"
     }
 }
