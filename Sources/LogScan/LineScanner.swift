@@ -6,11 +6,12 @@ import LogSources
 import Glibc
 #endif
 
-/// One worker's scanning state: a reusable buffer, a tokenizer, a counter.
+/// One worker's scanning state: a reusable buffer, a tokenizer, a counter, event-time buckets.
 ///
-/// The loop reads big chunks, splits lines with a vector newline search and hands each line
-/// to the parser in place; nothing is allocated per line.
-/// Used by one thread at a time: the engine hands each scanner to exactly one worker.
+/// The loop maps plain files window by window (or reads streams in big chunks), splits lines
+/// with a word-at-a-time newline search and hands each line to the parser in place; nothing
+/// is allocated per line. Used by one thread at a time: the engine hands each scanner to
+/// exactly one worker.
 final class LineScanner: @unchecked Sendable {
     let tokenizer: LineTokenizer
     let counter = FlagCounter()
