@@ -45,9 +45,11 @@ public enum ScanEngine {
     public static func scan(_ files: [InputFile], options: ScanOptions, progress: ScanProgress? = nil) -> ScanResult {
         let plans = BuiltinFormat.allCases.map(\.plan)
         let groupKey = options.groupBy ?? decideGroupKey(files, options: options, plans: plans)
-        let units = makeUnits(files, options: options)
+        // Looked at once per file: plain regular files are split and mapped, the rest streamed.
+        let plain = files.map(isPlainRegularFile)
+        let units = makeUnits(files, plain: plain, options: options)
         // Decompressed sizes are not known ahead: no estimate then.
-        let knownSize = files.allSatisfy { !$0.isStandardInput && isRegularFile($0.path) && !isCompressed($0) }
+        let knownSize = plain.allSatisfy { $0 }
         progress?.setTotal(knownSize ? files.reduce(0) { $0 + Int($1.size) } : 0)
         let workerCount = max(1, min(options.threads, units.count))
         let scanners = (0..<workerCount).map { _ in LineScanner(options: options, plans: plans, groupKey: groupKey) }
@@ -68,10 +70,11 @@ public enum ScanEngine {
                 let path = file.isStandardInput ? "<stdin>" : file.path
                 var counts: LineScanner.UnitCounts
                 do {
-                    if let region = try mapped(file, range: unit.range) {
+                    if plain[unit.input], file.size > 0 {
+                        let region = try MappedFileRegion(path: file.path, range: unit.range ?? 0..<file.size)
                         counts = scanner.scan(region, progress: progress)
                     } else {
-                        counts = scanner.scan(try open(file, range: unit.range), path: path, progress: progress)
+                        counts = scanner.scan(try open(file), path: path, progress: progress)
                     }
                 } catch {
                     counts = LineScanner.UnitCounts(summary: InputSummary(path: path))
@@ -144,10 +147,10 @@ public enum ScanEngine {
         }
     }
 
-    static func makeUnits(_ files: [InputFile], options: ScanOptions) -> [Unit] {
+    static func makeUnits(_ files: [InputFile], plain: [Bool], options: ScanOptions) -> [Unit] {
         var units: [Unit] = []
         for (index, file) in files.enumerated() {
-            if !file.isStandardInput, file.size >= 2 * options.splitThreshold, isRegularFile(file.path), !isCompressed(file),
+            if plain[index], file.size >= 2 * options.splitThreshold,
                 let ranges = try? newlineAlignedRanges(path: file.path, size: file.size, parts: Int(file.size / options.splitThreshold))
             {
                 units += ranges.map { Unit(input: index, range: $0) }
@@ -158,18 +161,14 @@ public enum ScanEngine {
         return units
     }
 
-    /// Whether a regular file starts with the gzip magic (a pipe cannot be peeked at twice).
-    static func isCompressed(_ file: InputFile) -> Bool {
-        guard isRegularFile(file.path), let source = try? FileRangeSource(path: file.path, range: 0..<2) else { return false }
+    /// A regular file that does not start with the gzip magic: it can be split into parts and
+    /// read through `mmap`. Standard input and pipes cannot be peeked at twice: never plain.
+    static func isPlainRegularFile(_ file: InputFile) -> Bool {
+        guard !file.isStandardInput, isRegularFile(file.path), let source = try? FileRangeSource(path: file.path, range: 0..<2)
+        else { return false }
         var magic: (UInt8, UInt8) = (0, 0)
         let count = withUnsafeMutableBytes(of: &magic) { (try? source.read(into: $0)) ?? 0 }
-        return count == 2 && magic == (0x1F, 0x8B)
-    }
-
-    /// Plain regular files are read through `mmap`; stdin, pipes and archives are streamed.
-    static func mapped(_ file: InputFile, range: Range<Int64>?) throws -> MappedFileRegion? {
-        guard !file.isStandardInput, file.size > 0, !isCompressed(file), isRegularFile(file.path) else { return nil }
-        return try MappedFileRegion(path: file.path, range: range ?? 0..<file.size)
+        return !(count == 2 && magic == (0x1F, 0x8B))
     }
 
     static func isRegularFile(_ path: String) -> Bool {
@@ -177,8 +176,8 @@ public enum ScanEngine {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
-    static func open(_ file: InputFile, range: Range<Int64>?) throws -> ByteSource {
-        if let range { return try FileRangeSource(path: file.path, range: range) }
+    /// Streams what is not mapped: standard input, pipes, archives.
+    static func open(_ file: InputFile) throws -> ByteSource {
         let source = try openInput(file.path)
         // Decompress on another core while this one parses.
         return source is GzipSource ? ReadAheadSource(wrapping: source) : source
