@@ -45,32 +45,20 @@ final class Pipeline: @unchecked Sendable {
     var formatName: String { parser.currentPlan.name }
 
     /// Parses and counts the next `count` lines; returns the bytes they span (newlines included).
-    @inline(__always)
-    func run(lines count: Int) -> Int {
-        let base = corpus.bytes.baseAddress!
-        let end = corpus.bytes.count
-        var p = cursor
-        var consumed = 0
-        for _ in 0..<count {
-            let newline = LineSplitter.newline(in: base, from: p, end: end)
-            handle(base, p, newline)
-            let next = newline < end ? newline &+ 1 : end
-            consumed &+= next &- p
-            p = next == end ? 0 : next
-        }
-        cursor = p
-        return consumed
-    }
+    func run(lines count: Int) -> Int { walk(lines: count, parsing: true) }
 
     /// Splits the next `count` lines and does nothing else; returns the bytes they span.
+    func split(lines count: Int) -> Int { walk(lines: count, parsing: false) }
+
     @inline(__always)
-    func split(lines count: Int) -> Int {
+    private func walk(lines count: Int, parsing: Bool) -> Int {
         let base = corpus.bytes.baseAddress!
         let end = corpus.bytes.count
         var p = cursor
         var consumed = 0
         for _ in 0..<count {
             let newline = LineSplitter.newline(in: base, from: p, end: end)
+            if parsing { handle(base, p, newline) }
             let next = newline < end ? newline &+ 1 : end
             consumed &+= next &- p
             p = next == end ? 0 : next
