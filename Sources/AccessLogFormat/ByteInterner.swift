@@ -69,19 +69,6 @@ public final class ByteInterner {
         }
     }
 
-    /// The id of `key` when it is known, without adding it.
-    public func lookup(_ key: UnsafeRawBufferPointer) -> UInt32? {
-        let hash = ByteInterner.hash(key)
-        let slots = storage.pointee.slots, mask = storage.pointee.mask
-        var index = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[index]
-            if slot.id == .max { return nil }
-            if slot.hash == hash, Int(slot.length) == key.count, matches(key, offset: Int(slot.offset)) { return slot.id }
-            index = (index &+ 1) & mask
-        }
-    }
-
     public func intern(_ key: String) -> UInt32 {
         var key = key
         return key.withUTF8 { intern(UnsafeRawBufferPointer($0)) }

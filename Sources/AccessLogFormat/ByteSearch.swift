@@ -35,26 +35,6 @@ enum ByteSearch {
         }
         return end
     }
-
-    /// Index of the first `a` or `b` in `[from, end)`, or `end` when there is neither.
-    @inline(__always) @usableFromInline
-    static func first(_ a: UInt8, or b: UInt8, in base: UnsafeRawPointer, from: Int, end: Int) -> Int {
-        var i = from
-        let patternA = ones &* UInt64(a)
-        let patternB = ones &* UInt64(b)
-        while i &+ 8 <= end {
-            let word = word(base, i)
-            let hits = zeroBytes(word ^ patternA) | zeroBytes(word ^ patternB)
-            if hits != 0 { return i &+ hits.trailingZeroBitCount >> 3 }
-            i &+= 8
-        }
-        while i < end {
-            let c = base.load(fromByteOffset: i, as: UInt8.self)
-            if c == a || c == b { return i }
-            i &+= 1
-        }
-        return end
-    }
 }
 
 /// Newline search over large buffers, 32 bytes per step.
