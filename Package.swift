@@ -27,11 +27,13 @@ let package = Package(
         .target(name: "FlagAggregation", dependencies: ["AccessLogFormat"]),
         .target(name: "AlertRules", dependencies: ["AccessLogFormat", "FlagAggregation", .product(name: "Yams", package: "Yams")]),
         .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation", "AlertRules"]),
+        .target(name: "LogFollow", dependencies: ["LogSources"]),
+        .target(name: "LiveTail", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogFollow", "LogScan"]),
         .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogScan"]),
         .executableTarget(
             name: "flagwatch",
             dependencies: [
-                "LogScan", "ScanReports",
+                "LogScan", "ScanReports", "LiveTail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,6 +42,8 @@ let package = Package(
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules"]),
         .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports"]),
+        .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
+        .testTarget(name: "LiveTailTests", dependencies: ["LiveTail"]),
         // Runs the built `flagwatch` binary as a user would.
         .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch"]),
     ]

@@ -2,8 +2,8 @@
 ///
 /// It is stepped once per bucket with the window's sums, in time order, by `scan` replaying
 /// history and by `tail` as the watermark passes each bucket, so both see the same alerts.
-public struct RuleTrack: Sendable {
-    public enum Phase: Sendable, Equatable {
+public struct RuleTrack: Sendable, Codable {
+    public enum Phase: Sendable, Equatable, Codable {
         case inactive
         case pending(since: Int64)
         case firing(since: Int64, lastTrue: Int64)

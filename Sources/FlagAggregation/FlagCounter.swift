@@ -1,7 +1,7 @@
 import AccessLogFormat
 
 /// Requests and flag counts of one group key (a cluster, an authority…).
-public struct KeyTotals: Equatable, Sendable {
+public struct KeyTotals: Equatable, Sendable, Codable {
     public var requests = 0
     /// Requests with at least one flag of `ResponseFlags.upstreamFailures` (a `UF,URX`
     /// request counts once here, and once under each flag).
@@ -31,7 +31,7 @@ extension ResponseFlags {
 }
 
 /// Totals per group key, by key name; what workers produce and what reports print.
-public struct FlagTotals: Equatable, Sendable {
+public struct FlagTotals: Equatable, Sendable, Codable {
     public var keys: [String: KeyTotals] = [:]
 
     public init(keys: [String: KeyTotals] = [:]) { self.keys = keys }

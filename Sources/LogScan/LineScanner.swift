@@ -18,9 +18,7 @@ final class LineScanner: @unchecked Sendable {
     let series: SecondSeries
     private let options: ScanOptions
     private let plans: [LinePlan]
-    private(set) var groupKey: FieldKind?
-    private var missingKeyID: UInt32 = 0
-    private var otherKeyID: UInt32 = 0
+    private(set) var groupKey: GroupKey?
     private let buffer: UnsafeMutableRawBufferPointer
     private let chunkSize = 4 << 20
 
@@ -41,17 +39,11 @@ final class LineScanner: @unchecked Sendable {
         if let groupKey { setGroupKey(groupKey) }
     }
 
-    deinit { buffer.deallocate() }
-
-    private func setGroupKey(_ key: FieldKind) {
-        groupKey = key
-        tokenizer.internedKeys = [key]
-        let interner = tokenizer.interner(for: key)!
-        // Records of a format without the key field count under "-", like Envoy's own "no value".
-        missingKeyID = interner.intern("-")
-        otherKeyID = interner.intern("__other__")
-        interner.limit = max(options.maxKeys, 2)
+    private func setGroupKey(_ kind: FieldKind) {
+        groupKey = GroupKey(kind: kind, tokenizer: tokenizer, maxKeys: options.maxKeys)
     }
+
+    deinit { buffer.deallocate() }
 
     /// Per-unit counts, and where the unit's lines start for malformed-sample numbering.
     struct UnitCounts {
@@ -133,7 +125,7 @@ final class LineScanner: @unchecked Sendable {
         var counts: UnitCounts
         var skippingLongLine = false
         var formatChosen: Bool
-        var key: KeyContext?
+        var key: GroupKey?
 
         init(scanner: LineScanner, path: String) {
             self.scanner = scanner
@@ -152,7 +144,7 @@ final class LineScanner: @unchecked Sendable {
             if !formatChosen { formatChosen = parser.chooseFormat(from: head) || atEnd }
             guard key == nil else { return }
             if scanner.groupKey == nil { scanner.setGroupKey(parser.currentPlan.defaultGroupKey) }
-            key = KeyContext(kind: scanner.groupKey!, missing: scanner.missingKeyID, other: scanner.otherKeyID)
+            key = scanner.groupKey
         }
 
         /// Handles every complete line in `[0, end)`; returns where the incomplete rest starts.
@@ -195,7 +187,7 @@ final class LineScanner: @unchecked Sendable {
 
     @inline(__always)
     private func handle(_ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int, _ parser: LineParser,
-                        _ key: KeyContext, _ counts: inout UnitCounts)
+                        _ key: GroupKey, _ counts: inout UnitCounts)
     {
         counts.physicalLines &+= 1
         let length = end &- start
@@ -219,11 +211,7 @@ final class LineScanner: @unchecked Sendable {
         }
         counts.summary.records &+= 1
         counts.summary.lines &+= 1
-        var id = record.key(key.kind)
-        if id >= ByteInterner.overflow {
-            if id == ByteInterner.overflow { keysOverflowed &+= 1 }
-            id = id == ByteInterner.overflow ? key.other : key.missing
-        }
+        let id = key.id(of: record, overflowed: &keysOverflowed)
         counter.count(record, key: id, tokenizer: tokenizer)
         if options.timeSource == .processing {
             series.add(key: id, micros: readMicros, flags: record.flags.rawValue)
@@ -255,13 +243,6 @@ final class LineScanner: @unchecked Sendable {
     private var latestStart = Int64.min
     private var allowedLatenessMicros: Int64 { Int64(options.allowedLateness) * 1_000_000 }
 
-    /// What the per-line path needs to know about keys.
-    struct KeyContext {
-        var kind: FieldKind
-        var missing: UInt32
-        var other: UInt32
-    }
-
     private func malformed(_ reason: MalformedReason, _ base: UnsafeMutableRawPointer, _ start: Int, _ end: Int,
                            _ counts: inout UnitCounts)
     {
@@ -283,13 +264,13 @@ final class LineScanner: @unchecked Sendable {
 
     /// This worker's totals by key name.
     func totals() -> FlagTotals {
-        guard let groupKey, let interner = tokenizer.interner(for: groupKey) else { return FlagTotals() }
-        return counter.totals { interner.string(for: $0) }
+        guard let groupKey else { return FlagTotals() }
+        return counter.totals { groupKey.interner.string(for: $0) }
     }
 
     /// Moves this worker's buckets, by key name, into `merged`.
     func drainSeries(into merged: inout [String: KeySeries]) {
-        guard let groupKey, let interner = tokenizer.interner(for: groupKey) else { return }
-        series.drain(naming: { interner.string(for: $0) }, into: &merged)
+        guard let groupKey else { return }
+        series.drain(naming: { groupKey.interner.string(for: $0) }, into: &merged)
     }
 }

@@ -86,7 +86,7 @@ public enum ScanEngine {
             }
         }
 
-        var result = ScanResult(groupBy: groupKey ?? scanners.compactMap(\.groupKey).first ?? .upstreamCluster)
+        var result = ScanResult(groupBy: groupKey ?? scanners.compactMap(\.groupKey?.kind).first ?? .upstreamCluster)
         for scanner in scanners {
             result.totals.merge(scanner.totals())
             result.recordsByFormat.merge(scanner.recordsByFormat, uniquingKeysWith: +)

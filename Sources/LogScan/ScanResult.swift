@@ -23,7 +23,13 @@ public struct InputSummary: Sendable, Equatable {
     /// Why the input could not be read (fully); records before the failure are counted.
     public var error: String?
 
-    public init(path: String) { self.path = path }
+    public init(path: String, bytes: Int = 0, records: Int = 0, malformed: Int = 0) {
+        self.path = path
+        self.bytes = bytes
+        self.records = records
+        self.malformed = malformed
+        lines = records + malformed
+    }
 
     mutating func add(_ other: InputSummary) {
         bytes += other.bytes
@@ -62,6 +68,8 @@ public struct ScanResult: Sendable {
     public var spikes: [Spike] = []
     /// Firing and resolved events in event order, as `tail` would have sent them.
     public var alertEvents: [AlertEvent] = []
+
+    public init(groupBy: FieldKind) { self.groupBy = groupBy }
 
     /// The format most records were read with ("none" when no line parsed).
     public var format: String {

@@ -72,11 +72,11 @@ private struct InputExpansion {
             add(arg, info, named: true)
             return
         }
-        guard arg.contains(where: { "*?[".contains($0) }) else {
+        guard FileNames.isGlob(arg) else {
             errors.append(SourceError.system(arg, "cannot open"))
             return
         }
-        let matches = globMatches(arg)
+        let matches = FileNames.glob(arg)
         if matches.isEmpty { errors.append(SourceError(path: arg, reason: "no file matches")) }
         for path in matches where stat(path, &info) == 0 {
             add(path, info, named: true)
@@ -95,37 +95,22 @@ private struct InputExpansion {
             return
         }
         let regular = info.st_mode & S_IFMT == S_IFREG
-        guard named || (regular && (matches(path, accessLogNamePatterns) || matches(path, include))),
-            !matches(path, exclude)
+        guard named || (regular && (FileNames.matches(path, accessLogNamePatterns) || FileNames.matches(path, include))),
+            !FileNames.matches(path, exclude)
         else { return }
         found.append(InputFile(path: path, size: regular ? Int64(info.st_size) : 0, device: id.device, inode: id.inode))
     }
 
     private mutating func walk(_ directory: String) {
-        guard let stream = opendir(directory) else {
+        guard let names = FileNames.list(directory) else {
             errors.append(SourceError.system(directory, "cannot list directory"))
             return
         }
-        defer { closedir(stream) }
-        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." { continue }
+        for name in names {
             // stat follows symlinks; a dangling one (a log rotated away) is skipped.
             var info = stat()
-            if stat(prefix + name, &info) == 0 { add(prefix + name, info, named: false) }
+            let path = FileNames.join(directory, name)
+            if stat(path, &info) == 0 { add(path, info, named: false) }
         }
     }
-
-    private func matches(_ path: String, _ patterns: [String]) -> Bool {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        return patterns.contains { fnmatch($0, name, 0) == 0 || fnmatch($0, path, 0) == 0 }
-    }
-}
-
-private func globMatches(_ pattern: String) -> [String] {
-    var matches = glob_t()
-    defer { globfree(&matches) }
-    guard glob(pattern, 0, nil, &matches) == 0 else { return [] }
-    return (0..<Int(matches.gl_pathc)).compactMap { matches.gl_pathv[$0].map { String(cString: $0) } }
 }

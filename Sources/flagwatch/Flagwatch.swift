@@ -5,6 +5,6 @@ struct Flagwatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flagwatch",
         abstract: "Spot failing upstreams in Envoy and Istio access logs, from their response flags.",
-        subcommands: [Scan.self, Rules.self]
+        subcommands: [Scan.self, Tail.self, Rules.self]
     )
 }

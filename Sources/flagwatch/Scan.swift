@@ -21,16 +21,7 @@ struct Scan: ParsableCommand {
     @Argument(help: "Files, directories, globs, or '-' for standard input.")
     var paths: [String] = []
 
-    @Option(help: "auto, a built-in format (\(BuiltinFormat.allCases.map(\.rawValue).joined(separator: ", "))), or an Envoy format string.")
-    var format = "auto"
-
-    @Option(name: .customLong("json-keys"), help: ArgumentHelp(
-        "Read JSON logs whose keys differ from Istio's and Envoy Gateway's: FIELD=KEY,… with FIELD one of \(JSONKeys.fieldNames.keys.sorted().joined(separator: ", ")).",
-        valueName: "mapping"))
-    var jsonKeys: String?
-
-    @Option(name: .customLong("group-by"), help: "cluster, authority, upstream-host or route (default: cluster when the format has one, else authority).")
-    var groupBy: String?
+    @OptionGroup var reading: ReadingOptions
 
     @Option(help: "table, json, csv or html (one self-contained page; use with -o).")
     var output: Output = .table
@@ -53,65 +44,33 @@ struct Scan: ParsableCommand {
     @Option(name: .customLong("show-malformed"), help: "Print the first N malformed lines, with file and line, to standard error.")
     var showMalformed = 0
 
-    @Option(name: .customLong("max-line-length"), help: "Longer lines are skipped and counted as malformed (bytes).")
-    var maxLineLength = 64 * 1024
-
-    @Option(help: "Alert rules file (YAML); without it the built-in rules apply (see 'flagwatch rules print-defaults').")
-    var rules: String?
-
     @Flag(help: "Print the alert events the rules would have sent (JSON lines, in event order) instead of the report.")
     var alerts = false
-
-    @Option(help: "Bucket records by their start time (event) or by when they are read (processing: for logs without usable times).")
-    var time: TimeSource = .event
-
-    @Option(help: "Records this many seconds older than the latest start time seen are counted as late.")
-    var lateness = 30
 
     @Option(help: "Length of the event-time buckets windows are made of, seconds.")
     var resolution = 1
 
-    @Option(name: .customLong("max-keys"), help: "Most distinct keys counted; past it records count under __other__.")
-    var maxKeys = 10_000
-
-    @Option(help: "In directories, also read files whose name or path matches this glob (repeatable).")
-    var include: [String] = []
-
-    @Option(help: "Skip files whose name or path matches this glob (repeatable).")
-    var exclude: [String] = []
-
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard maxLineLength >= 256 else { throw ValidationError("--max-line-length must be at least 256") }
-        guard lateness >= 0 else { throw ValidationError("--lateness must be ≥ 0") }
         guard (1...3600).contains(resolution) else { throw ValidationError("--resolution must be from 1 to 3600 seconds") }
-        guard maxKeys >= 1 else { throw ValidationError("--max-keys must be at least 1") }
-        if let groupBy, FieldKind(groupName: groupBy) == nil {
-            throw ValidationError("--group-by must be cluster, authority, upstream-host or route, not '\(groupBy)'")
-        }
     }
 
     func run() throws {
         var options = ScanOptions()
-        do {
-            options.format = try FormatChoice(argument: format)
-            if let jsonKeys { options.format = .fixed(LinePlan(jsonKeys: try JSONKeys(overrides: jsonKeys))) }
-        } catch {
-            throw ValidationError("\(jsonKeys == nil ? "--format" : "--json-keys"): \(error)")
-        }
-        options.groupBy = groupBy.flatMap(FieldKind.init(groupName:))
+        options.format = try reading.formatChoice()
+        options.groupBy = reading.groupKind
         options.threads = threads
-        options.maxLineLength = maxLineLength
+        options.maxLineLength = reading.maxLineLength
         options.since = try since.map { try TimeArgument.micros($0, option: "--since") }
         options.until = try until.map { try TimeArgument.micros($0, option: "--until") }
         options.malformedSampleLimit = showMalformed
-        options.include = include
-        options.exclude = exclude
-        options.allowedLateness = lateness
+        options.include = reading.include
+        options.exclude = reading.exclude
+        options.allowedLateness = reading.lateness
         options.resolutionSeconds = resolution
-        options.maxKeys = maxKeys
-        options.timeSource = time
-        if let rules { options.rules = try RulesArgument.load(rules) }
+        options.maxKeys = reading.maxKeys
+        options.timeSource = reading.time
+        options.rules = try reading.loadRules()
 
         let progress = ScanProgress()
         let meter = isatty(STDERR_FILENO) == 1 ? ProgressMeter(progress: progress) : nil
@@ -158,8 +117,6 @@ struct Scan: ParsableCommand {
         }
     }
 }
-
-extension TimeSource: ExpressibleByArgument {}
 
 /// `--rules FILE`.
 enum RulesArgument {

@@ -1,0 +1,74 @@
+import FlagAggregation
+
+/// Rules stepped against live windows while logs are followed: what `tail` alerts with.
+///
+/// A key is evaluated as soon as its records are counted (so a `for: 0` rule fires on the
+/// batch holding the breaching line), and every key with recent records or an unresolved
+/// alert is evaluated again as the clock passes each second (so alerts resolve and `for`
+/// elapses when traffic stops).
+public struct LiveEvaluator {
+    public private(set) var rules: [AlertRule]
+    /// Per key id, one track per rule (same order as `rules`).
+    private var tracks: [UInt32: [RuleTrack]] = [:]
+
+    public init(rules: [AlertRule]) { self.rules = rules }
+
+    /// The longest rule window, seconds: how much history the windows must keep.
+    public var longestWindow: Int { rules.map(\.window).max() ?? 60 }
+
+    /// Steps key `id` (named `name`) at second `second`. `secondEnded`: the second is over and
+    /// this is the pass that closes it.
+    public mutating func evaluate(key id: UInt32, name: String, second: Int64, windows: LiveWindows, secondEnded: Bool) -> [AlertEvent] {
+        var keyTracks = tracks[id] ?? Array(repeating: RuleTrack(), count: rules.count)
+        var events: [AlertEvent] = []
+        let now = (second + 1) * 1_000_000
+        for (index, rule) in rules.enumerated() where rule.applies(to: name) {
+            let (count, requests) = windows.sums(key: id, mask: rule.flags.rawValue, window: rule.window, endingAt: second)
+            let windowEnds = secondEnded && (second + 1) % Int64(rule.window) == 0
+            switch keyTracks[index].step(rule, now: now, count: count, requests: requests, windowEnds: windowEnds) {
+            case .firing(let startsAt):
+                events.append(AlertEvent(status: .firing, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: nil))
+            case .resolved(let startsAt, let endsAt):
+                events.append(AlertEvent(status: .resolved, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: endsAt))
+            case nil:
+                break
+            }
+        }
+        tracks[id] = keyTracks.allSatisfy(\.isInactive) && keyTracks.allSatisfy({ $0.baseline == nil }) ? nil : keyTracks
+        return events
+    }
+
+    /// Keys whose alerts are pending or firing, or whose baselines are learning.
+    public var trackedKeys: [UInt32] { Array(tracks.keys) }
+
+    /// Alerts firing now, as (key id, rule name).
+    public var firing: [(key: UInt32, rule: String)] {
+        tracks.flatMap { key, keyTracks in
+            keyTracks.indices.compactMap { index -> (UInt32, String)? in
+                if case .firing = keyTracks[index].phase { return (key, rules[index].name) }
+                return nil
+            }
+        }
+    }
+
+    /// Swaps in new rules. A rule that keeps its name and definition keeps its state (an alert
+    /// firing under it stays firing and is not sent again); changed or new rules start fresh.
+    public mutating func replaceRules(_ newRules: [AlertRule]) {
+        let kept = newRules.map { rule in rules.firstIndex(of: rule) }
+        tracks = tracks.mapValues { keyTracks in kept.map { $0.map { keyTracks[$0] } ?? RuleTrack() } }
+        rules = newRules
+    }
+
+    /// Rule states by key id and rule name, for checkpoints.
+    public var savedTracks: [UInt32: [String: RuleTrack]] {
+        tracks.mapValues { keyTracks in
+            Dictionary(uniqueKeysWithValues: zip(rules, keyTracks).filter { !$0.1.isInactive || $0.1.baseline != nil }.map { ($0.0.name, $0.1) })
+        }
+    }
+
+    /// Puts saved states back; states of rules that no longer exist are dropped.
+    public mutating func restore(key id: UInt32, _ saved: [String: RuleTrack]) {
+        let keyTracks = rules.map { saved[$0.name] ?? RuleTrack() }
+        if keyTracks.contains(where: { !$0.isInactive || $0.baseline != nil }) { tracks[id] = keyTracks }
+    }
+}

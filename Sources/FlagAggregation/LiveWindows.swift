@@ -1,0 +1,139 @@
+/// The last `horizon` seconds of records per key, for rules evaluated while logs are followed.
+///
+/// Each second holds the key's request count and a count per distinct flag set seen (`UF`,
+/// `UF,URX`…), not per rule: any rule, including one loaded later by a reload, can sum "records
+/// carrying any of these flags" over its window. A key sees few distinct sets, so a second is a
+/// few counters; a ring of `horizon` seconds per key bounds memory whatever the log's length.
+public final class LiveWindows {
+    /// Seconds kept per key; the longest rule window must fit.
+    public let horizon: Int
+
+    struct FlagSetRing {
+        var flags: UInt32
+        var counts: [UInt32]
+    }
+
+    struct KeyRing {
+        /// The second each slot holds; a slot whose stamp is not the second asked for is empty.
+        var seconds: [Int64]
+        var requests: [UInt32]
+        var sets: [FlagSetRing] = []
+        /// The newest second counted, for `activeKeys`.
+        var latest = Int64.min
+
+        init(horizon: Int) {
+            seconds = Array(repeating: .min, count: horizon)
+            requests = Array(repeating: 0, count: horizon)
+        }
+    }
+
+    private var rings: [KeyRing?] = []
+
+    public init(horizon: Int) {
+        precondition(horizon > 0)
+        self.horizon = horizon
+    }
+
+    @inline(__always)
+    private func slot(_ second: Int64) -> Int { Int(second >= 0 ? second % Int64(horizon) : (second % Int64(horizon) + Int64(horizon)) % Int64(horizon)) }
+
+    /// Counts one record of second `second` with `flags` under key `id`. The caller keeps
+    /// `second` within the horizon of the newest second (older records are late).
+    public func add(key id: UInt32, second: Int64, flags: UInt32, count: UInt32 = 1) {
+        let index = Int(id)
+        if index >= rings.count { rings.append(contentsOf: repeatElement(nil, count: index + 1 - rings.count)) }
+        if rings[index] == nil { rings[index] = KeyRing(horizon: horizon) }
+        let slot = self.slot(second)
+        rings[index]!.withClearedSlot(slot, for: second) { ring in
+            ring.requests[slot] &+= count
+            ring.latest = max(ring.latest, second)
+            guard flags != 0 else { return }
+            if let set = ring.sets.firstIndex(where: { $0.flags == flags }) {
+                ring.sets[set].counts[slot] &+= count
+            } else {
+                var counts = Array(repeating: UInt32(0), count: horizon)
+                counts[slot] = count
+                ring.sets.append(FlagSetRing(flags: flags, counts: counts))
+            }
+        }
+    }
+
+    /// Records carrying any flag of `mask`, and all records, of key `id` in the `window`
+    /// seconds ending with second `last`.
+    public func sums(key id: UInt32, mask: UInt32, window: Int, endingAt last: Int64) -> (count: Int, requests: Int) {
+        guard Int(id) < rings.count, let ring = rings[Int(id)] else { return (0, 0) }
+        var count = 0, requests = 0
+        var second = last - Int64(min(window, horizon)) + 1
+        while second <= last {
+            let slot = self.slot(second)
+            if ring.seconds[slot] == second {
+                requests += Int(ring.requests[slot])
+                for set in ring.sets where set.flags & mask != 0 { count += Int(set.counts[slot]) }
+            }
+            second += 1
+        }
+        return (count, requests)
+    }
+
+    /// Keys with a record in the `horizon` seconds ending with `last`.
+    public func activeKeys(endingAt last: Int64) -> [UInt32] {
+        rings.indices.compactMap { index in
+            guard let ring = rings[index], ring.latest > last - Int64(horizon) else { return nil }
+            return UInt32(index)
+        }
+    }
+
+    /// Drops flag sets with no count left in the horizon, so a set seen once long ago stops
+    /// costing a scan per evaluation.
+    public func prune(endingAt last: Int64) {
+        for index in rings.indices where rings[index] != nil {
+            let ring = rings[index]!
+            let live = { (slot: Int) in ring.seconds[slot] > last - Int64(self.horizon) }
+            rings[index]!.sets.removeAll { set in !set.counts.indices.contains { set.counts[$0] > 0 && live($0) } }
+        }
+    }
+
+    /// One second of one key, for persistence and for rebuilding with another horizon.
+    public struct Bucket: Codable, Equatable, Sendable {
+        public var second: Int64
+        public var requests: UInt32
+        /// Flag set (raw bits) → records.
+        public var flagSets: [UInt32: UInt32]
+    }
+
+    /// The buckets of key `id` within the horizon ending with `last`, oldest first.
+    public func buckets(key id: UInt32, endingAt last: Int64) -> [Bucket] {
+        guard Int(id) < rings.count, let ring = rings[Int(id)] else { return [] }
+        return (0..<horizon).compactMap { offset in
+            let second = last - Int64(horizon) + 1 + Int64(offset)
+            let slot = self.slot(second)
+            guard ring.seconds[slot] == second else { return nil }
+            var flagSets: [UInt32: UInt32] = [:]
+            for set in ring.sets where set.counts[slot] > 0 { flagSets[set.flags] = set.counts[slot] }
+            return Bucket(second: second, requests: ring.requests[slot], flagSets: flagSets)
+        }
+    }
+
+    /// Adds saved buckets back under key `id`.
+    public func restore(key id: UInt32, _ buckets: [Bucket]) {
+        for bucket in buckets {
+            let withFlags = bucket.flagSets.values.reduce(0, +)
+            // Records without flags first, then one add per flag set: the sums come back exact.
+            if bucket.requests > withFlags { add(key: id, second: bucket.second, flags: 0, count: bucket.requests - withFlags) }
+            for (flags, count) in bucket.flagSets { add(key: id, second: bucket.second, flags: flags, count: count) }
+        }
+    }
+}
+
+extension LiveWindows.KeyRing {
+    /// Runs `body` on slot `slot` after emptying it if it holds an older second.
+    @inline(__always)
+    mutating func withClearedSlot(_ slot: Int, for second: Int64, _ body: (inout Self) -> Void) {
+        if seconds[slot] != second {
+            seconds[slot] = second
+            requests[slot] = 0
+            for set in sets.indices { sets[set].counts[slot] = 0 }
+        }
+        body(&self)
+    }
+}

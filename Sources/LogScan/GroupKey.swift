@@ -1,0 +1,35 @@
+import AccessLogFormat
+
+/// The key records are counted under, and the two names every grouping holds: `-` for records
+/// of a format without the key field (as Envoy prints a missing value) and `__other__` for
+/// records past the key cap. Shared by `scan` and `tail`, so both name keys the same way.
+public struct GroupKey {
+    public let kind: FieldKind
+    /// The tokenizer's interner for `kind`; unowned so that passing a key on the per-line
+    /// path costs no reference counting (the tokenizer outlives every use).
+    public unowned(unsafe) let interner: ByteInterner
+    let missing: UInt32
+    let other: UInt32
+
+    /// Makes `tokenizer` intern `kind` and caps its distinct keys at `maxKeys`.
+    public init(kind: FieldKind, tokenizer: LineTokenizer, maxKeys: Int) {
+        self.kind = kind
+        tokenizer.internedKeys = [kind]
+        interner = tokenizer.interner(for: kind)!
+        missing = interner.intern("-")
+        other = interner.intern("__other__")
+        interner.limit = max(maxKeys, 2)
+    }
+
+    /// The key id of `record`; counts in `overflowed` a record whose key did not fit the cap.
+    @inline(__always)
+    public func id(of record: AccessRecord, overflowed: inout Int) -> UInt32 {
+        let id = record.key(kind)
+        guard id >= ByteInterner.overflow else { return id }
+        if id == ByteInterner.overflow {
+            overflowed &+= 1
+            return other
+        }
+        return missing
+    }
+}

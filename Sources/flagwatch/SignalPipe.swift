@@ -1,0 +1,41 @@
+import Foundation
+
+/// The write end of the pipe signal handlers report to (a handler can only reach globals).
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+
+/// Turns signals into bytes on a pipe, so the follow loop wakes from `poll` and handles them
+/// on its own thread, outside the handler.
+final class SignalPipe {
+    let readDescriptor: Int32
+
+    init(signals: [Int32]) {
+        var ends: [Int32] = [-1, -1]
+        precondition(pipe(&ends) == 0, "pipe failed")
+        for end in ends {
+            _ = fcntl(end, F_SETFL, O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        readDescriptor = ends[0]
+        signalPipeWriteEnd = ends[1]
+        for signal in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalPipeWriteEnd, &byte, 1)
+            }
+            action.sa_flags = SA_RESTART
+            sigaction(signal, &action, nil)
+        }
+    }
+
+    /// Signals received since the last call, in order.
+    func take() -> [Int32] {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        var signals: [Int32] = []
+        while true {
+            let n = read(readDescriptor, &bytes, bytes.count)
+            guard n > 0 else { return signals }
+            signals += bytes[..<n].map(Int32.init)
+        }
+    }
+}

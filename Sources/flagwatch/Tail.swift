@@ -1,0 +1,184 @@
+import AlertRules
+import ArgumentParser
+import Foundation
+import LiveTail
+import LogFollow
+import LogScan
+import ScanReports
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Follow access logs and alert as soon as a rule fires.",
+        discussion: """
+            PATH may be a file (followed across rename and copytruncate rotation, and waited for if it does not \
+            exist yet), a directory (every *.log under it, new ones included), a glob (new matches are picked up), \
+            or '-' for standard input.
+            Alerts go to standard output, diagnostics to standard error. Checkpoints in the state directory make \
+            counts exact across restarts, kill -9 included. SIGINT/SIGTERM stop after a last checkpoint; SIGHUP \
+            reloads --rules.
+            """
+    )
+
+    enum AlertStyle: String, ExpressibleByArgument, CaseIterable { case text, json }
+    enum StartPoint: String, ExpressibleByArgument, CaseIterable { case beginning, end }
+
+    @Argument(help: "Files, directories, globs, or '-' for standard input.")
+    var paths: [String]
+
+    @OptionGroup var reading: ReadingOptions
+
+    @Option(help: "text (one line per alert, coloured on a terminal) or json (the alert-event JSON lines).")
+    var alerts: AlertStyle = .text
+
+    @Option(name: .customLong("state-dir"), help: "Checkpoints and counters (default: a folder per set of paths under $XDG_STATE_HOME/flagwatch, or ~/.local/state/flagwatch).")
+    var stateDir: String?
+
+    @Flag(name: .customLong("no-state"), help: "Keep no state: every run starts afresh.")
+    var noState = false
+
+    @Option(help: "Where to start a file that has no checkpoint: beginning or end. A checkpoint always wins.")
+    var from: StartPoint = .end
+
+    @Flag(name: .customLong("ignore-checkpoints"), help: "Start over: forget saved offsets, counters and alerts.")
+    var ignoreCheckpoints = false
+
+    @Option(help: "At exit, write the counters (over every run that used the state directory) as the scan JSON report.")
+    var report: String?
+
+    @Option(name: .customLong("stats-interval"), help: "Print counters to standard error every N seconds.")
+    var statsInterval: Double?
+
+    @Option(name: .customLong("poll-interval"), help: "Seconds between looks at every path, whatever inotify says.")
+    var pollInterval = 1.0
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give at least one path, or '-' for standard input") }
+        guard pollInterval > 0, pollInterval <= 60 else { throw ValidationError("--poll-interval must be in (0, 60] seconds") }
+        if let statsInterval, statsInterval <= 0 { throw ValidationError("--stats-interval must be positive") }
+        if noState, stateDir != nil { throw ValidationError("--no-state and --state-dir exclude each other") }
+    }
+
+    func run() throws {
+        var follow = Follower.Options(patterns: paths)
+        follow.include = reading.include
+        follow.exclude = reading.exclude
+        follow.startAtEnd = from == .end
+        follow.maxLineLength = reading.maxLineLength
+        follow.pollInterval = pollInterval
+        var options = TailOptions(follow: follow)
+        options.format = try reading.formatChoice()
+        options.groupBy = reading.groupKind
+        options.rules = try reading.loadRules()
+        options.maxKeys = reading.maxKeys
+        options.allowedLateness = reading.lateness
+        options.timeSource = reading.time
+        options.ignoreCheckpoints = ignoreCheckpoints
+        options.stateDirectory = noState ? nil : stateDir ?? defaultStateDirectory()
+
+        let diagnostics = StandardError()
+        let printer = AlertPrinter(style: alerts)
+        let signals = SignalPipe(signals: [SIGINT, SIGTERM, SIGHUP])
+        let engine: TailEngine
+        do {
+            engine = try TailEngine(options: options) { output in
+                switch output {
+                case .alerts(let events): printer.print(events)
+                case .warning(let message): diagnostics.write("flagwatch: \(Terminal.sanitized(message))")
+                }
+            }
+        } catch {
+            diagnostics.write("flagwatch: error: \(error)")
+            throw ExitCode(2)
+        }
+        if let directory = options.stateDirectory { diagnostics.write("flagwatch: state in \(directory)") }
+
+        var nextStats = statsInterval.map { Date().timeIntervalSince1970 + $0 }
+        engine.run(wake: signals.readDescriptor) {
+            var stop = false
+            for signal in signals.take() {
+                if signal == SIGHUP {
+                    reloadRules(engine, diagnostics)
+                } else {
+                    stop = true
+                }
+            }
+            if let due = nextStats, let statsInterval, Date().timeIntervalSince1970 >= due {
+                diagnostics.write(StatsLine.render(engine.statistics))
+                nextStats = due + statsInterval
+            }
+            return !stop
+        }
+        if let report {
+            let text = JSONReport(engine.scanResult(), gzipDecoder: "none").rendered()
+            do {
+                try text.write(toFile: report, atomically: true, encoding: .utf8)
+            } catch {
+                diagnostics.write("flagwatch: error: cannot write \(report): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        }
+    }
+
+    private func reloadRules(_ engine: TailEngine, _ diagnostics: StandardError) {
+        guard let path = reading.rules else {
+            diagnostics.write("flagwatch: SIGHUP: no --rules file to reload; keeping the built-in rules")
+            return
+        }
+        do {
+            let rules = try RulesArgument.load(path)
+            engine.replaceRules(rules)
+            diagnostics.write("flagwatch: reloaded \(path): \(rules.count) rule\(rules.count == 1 ? "" : "s")")
+        } catch {
+            diagnostics.write("flagwatch: SIGHUP: keeping the current rules: \(error)")
+        }
+    }
+
+    /// One folder per set of followed paths, so two `tail`s over different logs never share
+    /// offsets. Standard input alone has nothing to checkpoint.
+    private func defaultStateDirectory() -> String? {
+        guard paths != ["-"] else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        let base = environment["XDG_STATE_HOME"].map { $0 + "/flagwatch" }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/flagwatch"
+        let absolute = paths.map { $0.hasPrefix("/") || $0 == "-" ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }.sorted()
+        return base + "/tail-" + AlertEvent.fingerprint(Dictionary(uniqueKeysWithValues: absolute.enumerated().map { ("\($0.offset)", $0.element) }))
+    }
+}
+
+/// `--alerts text|json` on standard output, one line per event, flushed at once.
+struct AlertPrinter {
+    let style: Tail.AlertStyle
+    let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+
+    func print(_ events: [AlertEvent]) {
+        var text = ""
+        for event in events {
+            text += (style == .json ? event.jsonLine : line(event)) + "\n"
+        }
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// `2026-11-25T23:40:01Z FIRING UpstreamConnectionFailure cluster=… UF 23/120 (19.2%) in 60s: summary`
+    func line(_ event: AlertEvent) -> String {
+        let firing = event.status == .firing
+        let status = firing ? "FIRING  " : "RESOLVED"
+        let painted = colour ? (firing ? "\u{1B}[1;31m\(status)\u{1B}[0m" : "\u{1B}[32m\(status)\u{1B}[0m") : status
+        let time = RFC3339.string(micros: firing ? event.startsAt : event.endsAt ?? event.startsAt)
+        let percent = String(format: "%.1f%%", event.ratio * 100)
+        var text = "\(time) \(painted) \(event.rule) cluster=\(Terminal.sanitized(event.cluster)) \(event.flags.joined(separator: ",")) "
+            + "\(event.count)/\(event.requests) (\(percent)) in \(event.window)s"
+        if let summary = event.annotations["summary"] { text += ": " + Terminal.sanitized(summary) }
+        return text
+    }
+}
+
+/// `--stats-interval`: one line of counters.
+enum StatsLine {
+    static func render(_ statistics: TailStatistics) -> String {
+        let counters = statistics.counters
+        let behind = statistics.files.reduce(0) { $0 + $1.bytesBehind }
+        return "flagwatch: stats lines=\(counters.lines) records=\(counters.records) malformed=\(counters.malformed) "
+            + "bytes=\(counters.bytes) late=\(counters.late) rotations=\(counters.rotations) truncations=\(counters.truncations) "
+            + "files=\(statistics.files.count) bytes-behind=\(behind) alerts-fired=\(counters.alertsFired)"
+    }
+}
