@@ -69,9 +69,11 @@ public final class FollowedFile {
         return (file, info)
     }
 
+    /// Standard input, read without blocking: the follower waits for it with `poll`.
     static func standardInput(id: Int) -> FollowedFile {
-        FollowedFile(id: id, path: "-", fd: dup(STDIN_FILENO),
-                     identity: FileIdentity(device: 0, inode: 0, head: 0, headLength: 0), offset: 0)
+        let fd = dup(STDIN_FILENO)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        return FollowedFile(id: id, path: "-", fd: fd, identity: FileIdentity(device: 0, inode: 0, head: 0, headLength: 0), offset: 0)
     }
 
     /// Where a restart resumes when the reader still holds `held` bytes of whole lines

@@ -49,6 +49,7 @@ public final class Follower {
     public weak var delegate: FollowerDelegate?
     /// Open files, oldest first: a rotated-away file is read before the file that replaced it.
     public private(set) var files: [FollowedFile] = []
+    /// Files that left their path: renamed away (rotation) or deleted.
     public private(set) var rotations = 0
     public private(set) var truncations = 0
     private var checkpoints: [FileCheckpoint]
@@ -219,8 +220,9 @@ public final class Follower {
             open(path, startup: !startedUp)
         }
         for file in files where !file.isStandardInput && !file.isDraining && !current.contains(file.path) {
-            // Deleted or renamed with nothing in its place: read what is left, then let go.
+            // Renamed or deleted, nothing in its place yet: read what is left, then let go.
             file.drainingSince = now
+            rotations += 1
         }
         startedUp = true
     }

@@ -26,6 +26,11 @@ final class SignalPipe {
             action.sa_flags = SA_RESTART
             sigaction(signal, &action, nil)
         }
+        // A parent may have started us with these blocked (test runners, some supervisors).
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in signals { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Signals received since the last call, in order.
