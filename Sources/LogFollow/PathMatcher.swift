@@ -15,11 +15,12 @@ struct PathMatcher {
     /// `x.log.gz`) are not followed, they are the past.
     static let liveLogPatterns = ["*.log", "*.jsonl"]
 
-    func matches() -> (files: [(path: String, info: stat)], directories: Set<String>) {
+    struct Matches {
         var files: [(path: String, info: stat)] = []
         var directories = Set<String>()
-        func add(_ path: String, _ info: stat) {
-            guard !excluded(path), !files.contains(where: { $0.path == path }) else { return }
+
+        mutating func add(_ path: String, _ info: stat) {
+            guard !files.contains(where: { $0.path == path }) else { return }
             files.append((path, info))
             directories.insert(PathMatcher.directory(of: path))
             // A symlink's target changes in its own directory (/var/log/containers → /var/log/pods).
@@ -28,39 +29,43 @@ struct PathMatcher {
                 free(resolved)
             }
         }
+    }
+
+    func matches() -> Matches {
+        var found = Matches()
         for pattern in options.patterns where pattern != "-" {
             var info = stat()
             if stat(pattern, &info) == 0 {
                 if info.st_mode & S_IFMT == S_IFDIR {
-                    walk(pattern, into: &directories) { add($0, $1) }
-                } else if info.st_mode & S_IFMT == S_IFREG {
-                    add(pattern, info)
+                    walk(pattern, into: &found)
+                } else if info.st_mode & S_IFMT == S_IFREG, !excluded(pattern) {
+                    found.add(pattern, info)
                 }
             } else if FileNames.isGlob(pattern) {
-                directories.insert(PathMatcher.directory(of: String(pattern.prefix { !"*?[".contains($0) }) + "x"))
-                for path in FileNames.glob(pattern) where stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG {
-                    add(path, info)
+                found.directories.insert(PathMatcher.directory(of: String(pattern.prefix { !"*?[".contains($0) }) + "x"))
+                for path in FileNames.glob(pattern) where stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && !excluded(path) {
+                    found.add(path, info)
                 }
             } else {
                 // Not there yet: watch where it will appear.
-                directories.insert(PathMatcher.directory(of: pattern))
+                found.directories.insert(PathMatcher.directory(of: pattern))
             }
         }
-        return (files, directories)
+        return found
     }
 
-    private func walk(_ directory: String, into directories: inout Set<String>, _ add: (String, stat) -> Void) {
-        directories.insert(directory)
+    private func walk(_ directory: String, into found: inout Matches) {
+        found.directories.insert(directory)
         for name in FileNames.list(directory) ?? [] {
             let path = FileNames.join(directory, name)
             var info = stat()
             guard stat(path, &info) == 0 else { continue }
             if info.st_mode & S_IFMT == S_IFDIR {
-                walk(path, into: &directories, add)
-            } else if info.st_mode & S_IFMT == S_IFREG,
+                walk(path, into: &found)
+            } else if info.st_mode & S_IFMT == S_IFREG, !excluded(path),
                 FileNames.matches(path, PathMatcher.liveLogPatterns) || FileNames.matches(path, options.include)
             {
-                add(path, info)
+                found.add(path, info)
             }
         }
     }

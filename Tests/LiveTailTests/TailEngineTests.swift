@@ -1,0 +1,62 @@
+import Foundation
+import LiveTail
+import LogFollow
+import LogScan
+import Testing
+
+/// The engine in process: the same counts as `scan`, and counts that add up across runs.
+struct TailEngineTests {
+    static let samples: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Samples/logs")
+    }()
+
+    static func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tail-engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs an engine over `path` from its beginning until it has read everything.
+    static func follow(_ path: String, state: String?) throws -> ScanResult {
+        var follow = Follower.Options(patterns: [path])
+        follow.startAtEnd = false
+        var options = TailOptions(follow: follow)
+        options.stateDirectory = state
+        let engine = try TailEngine(options: options) { _ in }
+        engine.run(wake: -1) { !engine.statistics.files.allSatisfy { $0.bytesBehind == 0 } }
+        return engine.scanResult()
+    }
+
+    @Test(arguments: ["istio.log", "envoy.log", "mixed-upgrade.log", "cri.log", "istio-json.jsonl"])
+    func countsWhatScanCounts(sample: String) throws {
+        let path = Self.samples.appendingPathComponent(sample).path
+        let tailed = try Self.follow(path, state: nil)
+        let scanned = ScanEngine.scan([path], options: ScanOptions())
+        #expect(tailed.totals == scanned.totals)
+        #expect(tailed.records == scanned.records)
+        #expect(tailed.malformedByReason == scanned.malformedByReason)
+        #expect(tailed.groupBy == scanned.groupBy)
+    }
+
+    @Test func countsAddUpAcrossRuns() throws {
+        let folder = try Self.folder()
+        let log = folder.appendingPathComponent("access.log")
+        let bytes = try Data(contentsOf: Self.samples.appendingPathComponent("istio.log"))
+        // Cut mid-line: the second run must finish the line the first one held back.
+        let half = bytes.count / 2
+        try bytes[..<half].write(to: log)
+        let state = folder.appendingPathComponent("state").path
+        let first = try Self.follow(log.path, state: state)
+        let handle = try FileHandle(forWritingTo: log)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: bytes[half...])
+        try handle.close()
+        let second = try Self.follow(log.path, state: state)
+        let scanned = ScanEngine.scan([log.path], options: ScanOptions())
+        #expect(first.records < second.records)
+        #expect(second.records == scanned.records)
+        #expect(second.totals == scanned.totals)
+    }
+}
