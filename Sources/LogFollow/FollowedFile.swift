@@ -69,6 +69,11 @@ public final class FollowedFile {
         return (file, info)
     }
 
+    static func modificationTime(_ fd: Int32) -> timespec {
+        var info = stat()
+        return fstat(fd, &info) == 0 ? info.st_mtim : timespec()
+    }
+
     /// Standard input, read without blocking: the follower waits for it with `poll`.
     static func standardInput(id: Int) -> FollowedFile {
         let fd = dup(STDIN_FILENO)

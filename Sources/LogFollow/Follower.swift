@@ -57,6 +57,9 @@ public final class Follower {
     private var startedUp = false
     private let watcher = DirectoryWatcher()
     private var lastScan = 0.0
+    /// Per path whose file was rotated away: when that file was last written. Rotated files
+    /// written later are generations that may not have been read.
+    private var rotatedSince: [String: timespec] = [:]
     private let buffer: UnsafeMutableRawBufferPointer
     private static let chunkSize = 1 << 20
 
@@ -213,18 +216,48 @@ public final class Follower {
             if let file = files.first(where: { $0.path == path && !$0.isDraining }) {
                 if file.identity.sameInode(info) { continue }
                 // Another file took the path: finish the old one first.
-                file.drainingSince = now
-                rotations += 1
+                leave(file, now: now)
             }
             if files.contains(where: { $0.identity.sameInode(info) && $0.identity.headMatches($0.fd) }) { continue }
+            if let since = rotatedSince.removeValue(forKey: path) { openUnreadGenerations(of: path, since: since, current: info) }
             open(path, startup: !startedUp)
         }
         for file in files where !file.isStandardInput && !file.isDraining && !current.contains(file.path) {
             // Renamed or deleted, nothing in its place yet: read what is left, then let go.
-            file.drainingSince = now
-            rotations += 1
+            leave(file, now: now)
         }
         startedUp = true
+    }
+
+    /// `file` left its path: it is read to its end, then closed.
+    private func leave(_ file: FollowedFile, now: Double) {
+        file.drainingSince = now
+        rotations += 1
+        rotatedSince[file.path] = FollowedFile.modificationTime(file.fd)
+    }
+
+    /// Rotated files of `path` written after `since` that were never opened: generations that
+    /// came and went between two looks (or while nothing followed them). Opened to be read
+    /// whole, oldest first, before the file now at the path.
+    private func openUnreadGenerations(of path: String, since: timespec, current: stat) {
+        let directory = PathMatcher.directory(of: path)
+        let name = String(path.split(separator: "/").last ?? "")
+        var generations: [(location: String, modified: timespec)] = []
+        for sibling in FileNames.list(directory) ?? [] where sibling != name && sibling.hasPrefix(name) && !sibling.hasSuffix(".gz") {
+            let location = directory + "/" + sibling
+            var info = stat()
+            guard stat(location, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+                !(info.st_dev == current.st_dev && info.st_ino == current.st_ino),
+                !files.contains(where: { $0.identity.sameInode(info) }),
+                (info.st_mtim.tv_sec, info.st_mtim.tv_nsec) >= (since.tv_sec, since.tv_nsec)
+            else { continue }
+            generations.append((location, info.st_mtim))
+        }
+        for generation in generations.sorted(by: { ($0.modified.tv_sec, $0.modified.tv_nsec) < ($1.modified.tv_sec, $1.modified.tv_nsec) }) {
+            guard let (file, _) = FollowedFile.open(id: takeID(), path: path, at: generation.location) else { continue }
+            file.drainingSince = 0
+            files.append(file)
+        }
     }
 
     /// Opens `path` where its checkpoint says, or (a file seen for the first time) at its end
@@ -271,6 +304,7 @@ public final class Follower {
                 file.readOffset = saved.offset
                 file.drainingSince = 0
                 files.append(file)
+                rotatedSince[saved.path] = FollowedFile.modificationTime(file.fd)
                 break
             }
         }

@@ -90,7 +90,8 @@ struct Tail: ParsableCommand {
             diagnostics.write("flagwatch: error: \(error)")
             throw ExitCode(2)
         }
-        if let directory = options.stateDirectory { diagnostics.write("flagwatch: state in \(directory)") }
+        diagnostics.write("flagwatch: following \(paths.joined(separator: " ")); "
+            + (options.stateDirectory.map { "state in \($0)" } ?? "no state kept"))
 
         var nextStats = statsInterval.map { Date().timeIntervalSince1970 + $0 }
         engine.run(wake: signals.readDescriptor) {

@@ -40,7 +40,12 @@ final class TailProcess {
     func write(_ text: String) { input?.fileHandleForWriting.write(Data(text.utf8)) }
     func closeInput() { try? input?.fileHandleForWriting.close() }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    /// Sends a signal; SIGKILL at once, others once the handlers are in place (flagwatch says
+    /// what it follows right after installing them).
+    func signal(_ number: Int32) {
+        if number != SIGKILL { _ = TailFixture.waitFor { self.stderr.contains("flagwatch: following") } }
+        kill(process.processIdentifier, number)
+    }
 
     /// Waits for the process to end; false when it is still running after `timeout` seconds.
     @discardableResult

@@ -79,6 +79,20 @@ struct FollowerTests {
         #expect(follower.rotations == 1)
     }
 
+    @Test func readsAGenerationThatCameAndWentBetweenTwoLooks() throws {
+        let dir = try Self.folder()
+        let (follower, recorder) = follower([dir + "/a.log"])
+        Self.append("1\n", dir + "/a.log")
+        follower.pass(now: 1)
+        rename(dir + "/a.log", dir + "/a.log.1")
+        Self.append("2\n", dir + "/a.log")
+        rename(dir + "/a.log", dir + "/a.log.2")
+        Self.append("3\n", dir + "/a.log")
+        follower.pass(now: 3)
+        follower.pass(now: 5)
+        #expect(recorder.lines == ["1", "2", "3"])
+    }
+
     @Test func truncationRestartsAtTheBeginning() throws {
         let dir = try Self.folder()
         let (follower, recorder) = follower([dir + "/a.log"])
