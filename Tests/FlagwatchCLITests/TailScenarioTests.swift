@@ -160,6 +160,46 @@ struct TailScenarioTests {
         #expect(!tail.stdout.contains("FIRING"))
     }
 
+    /// The log is rotated (twice) while flagwatch is down: the checkpointed file is found under
+    /// its new name and finished, the generation after it read whole, then the new file.
+    @Test func rotatedWhileDown() throws {
+        let directory = try F.directory()
+        let log = directory.appendingPathComponent("access.log")
+        let state = directory.appendingPathComponent("state")
+        try F.append(F.lines(0..<100), to: log)
+        let first = try Self.start(directory)
+        #expect(F.waitForRecords(100, in: state))
+        #expect(first.stop() == 0)
+        try F.append(F.lines(100..<110), to: log)
+        try FileManager.default.moveItem(at: log, to: directory.appendingPathComponent("access.log.1"))
+        try F.append(F.lines(110..<130), to: log)
+        try FileManager.default.moveItem(at: log, to: directory.appendingPathComponent("access.log.2"))
+        try F.append(F.lines(130..<135), to: log)
+        let second = try Self.start(directory, name: "second")
+        #expect(F.waitForRecords(135, in: state))
+        #expect(second.stop() == 0)
+    }
+
+    /// A spike that starts before a kill and goes on after the restart still fires: the
+    /// windows are part of the checkpoint.
+    @Test func spikeSpanningRestart() throws {
+        let directory = try F.directory()
+        let log = directory.appendingPathComponent("access.log")
+        let state = directory.appendingPathComponent("state")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        var tail = try Self.start(directory)
+        try F.append(F.lines(0..<6, flags: "UF"), to: log)
+        #expect(F.waitForRecords(6, in: state))
+        tail.signal(SIGKILL)
+        tail.waitForExit()
+        #expect(!tail.stdout.contains("FIRING"))
+        tail = try Self.start(directory, name: "second")
+        try F.append(F.lines(6..<12, flags: "UF"), to: log)
+        // Ten UF in the window only together: the default rule's minCount.
+        #expect(F.waitFor { tail.stdout.contains("FIRING") })
+        #expect(tail.stop() == 0)
+    }
+
     @Test func sighupReload() throws {
         let directory = try F.directory()
         let rules = directory.appendingPathComponent("rules.yaml")
