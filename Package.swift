@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // Format compiler and zero-copy tokenizer: standard library only.
@@ -29,11 +30,16 @@ let package = Package(
         .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation", "AlertRules"]),
         .target(name: "LogFollow", dependencies: ["LogSources"]),
         .target(name: "LiveTail", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogFollow", "LogScan"]),
+        .target(name: "FlagMetrics", dependencies: [
+            "FlagAggregation", "LiveTail",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogScan"]),
         .executableTarget(
             name: "flagwatch",
             dependencies: [
-                "LogScan", "ScanReports", "LiveTail",
+                "LogScan", "ScanReports", "LiveTail", "FlagMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -44,6 +50,7 @@ let package = Package(
         .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports"]),
         .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
         .testTarget(name: "LiveTailTests", dependencies: ["LiveTail"]),
+        .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics"]),
         // Runs the built `flagwatch` binary as a user would.
         .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch"]),
     ]

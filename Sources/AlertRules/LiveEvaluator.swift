@@ -41,12 +41,17 @@ public struct LiveEvaluator {
     /// Keys whose alerts are pending or firing, or whose baselines are learning.
     public var trackedKeys: [UInt32] { Array(tracks.keys) }
 
-    /// Alerts firing now, as (key id, rule name).
-    public var firing: [(key: UInt32, rule: String)] {
+    public enum AlertState: String, Sendable { case pending, firing }
+
+    /// Alerts pending or firing now, by key id and rule name.
+    public var activeAlerts: [(key: UInt32, rule: String, state: AlertState)] {
         tracks.flatMap { key, keyTracks in
-            keyTracks.indices.compactMap { index -> (UInt32, String)? in
-                if case .firing = keyTracks[index].phase { return (key, rules[index].name) }
-                return nil
+            keyTracks.indices.compactMap { index -> (UInt32, String, AlertState)? in
+                switch keyTracks[index].phase {
+                case .inactive: return nil
+                case .pending: return (key, rules[index].name, .pending)
+                case .firing: return (key, rules[index].name, .firing)
+                }
             }
         }
     }

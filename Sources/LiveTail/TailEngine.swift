@@ -4,6 +4,7 @@ import FlagAggregation
 import Foundation
 import LogFollow
 import LogScan
+import Synchronization
 
 /// Everything that shapes `tail`; the CLI fills it from flags.
 public struct TailOptions: Sendable {
@@ -24,6 +25,9 @@ public struct TailOptions: Sendable {
     public var checkpointInterval = 1.0
     /// Seconds between checkpoints that are also flushed to the disk.
     public var syncInterval = 10.0
+    /// Seconds between snapshots published for other threads (the metrics endpoint); nil
+    /// publishes none.
+    public var snapshotInterval: Double?
 
     public init(follow: Follower.Options) { self.follow = follow }
 }
@@ -39,6 +43,28 @@ public struct TailStatistics: Sendable {
 
     public var counters: TailCounters
     public var files: [File] = []
+}
+
+/// Everything another thread may show about a running `tail`, taken at one instant.
+public struct TailSnapshot: Sendable {
+    public struct Alert: Sendable {
+        public var rule: String
+        public var cluster: String
+        public var state: LiveEvaluator.AlertState
+    }
+
+    public var statistics: TailStatistics
+    /// Per key, over every run.
+    public var totals: FlagTotals
+    public var alerts: [Alert]
+    /// Wall-clock seconds when it was taken: how alive the follow loop is.
+    public var takenAt: Double
+}
+
+/// Where the follow loop leaves its latest snapshot for other threads; nil until the first
+/// pass is done.
+public final class SnapshotBoard: Sendable {
+    public let latest = Mutex<TailSnapshot?>(nil)
 }
 
 /// What `tail` reports while it runs, on its own thread.
@@ -62,6 +88,10 @@ public final class TailEngine: FollowerDelegate {
     private let counter = FlagCounter()
     private var windows: LiveWindows
     private var evaluator: LiveEvaluator
+
+    /// The latest snapshot, for other threads.
+    public let published = SnapshotBoard()
+    private var lastPublished = 0.0
 
     /// Counts over every run (seeded from the state), and the totals of earlier runs.
     public private(set) var counters = TailCounters()
@@ -188,6 +218,11 @@ public final class TailEngine: FollowerDelegate {
         flushEvents()
         if hadEvents || (dirty && now - lastCheckpoint >= options.checkpointInterval) {
             checkpoint(durable: now - lastSync >= options.syncInterval)
+        }
+        if let interval = options.snapshotInterval, now - lastPublished >= interval {
+            lastPublished = now
+            let snapshot = self.snapshot(at: now)
+            published.latest.withLock { $0 = snapshot }
         }
     }
 
@@ -406,6 +441,13 @@ public final class TailEngine: FollowerDelegate {
             TailStatistics.File(path: $0.path, offset: $0.readOffset, size: $0.size, bytesBehind: $0.bytesBehind)
         }
         return statistics
+    }
+
+    private func snapshot(at now: Double) -> TailSnapshot {
+        let alerts = evaluator.activeAlerts.compactMap { alert in
+            groupKey.map { TailSnapshot.Alert(rule: alert.rule, cluster: $0.interner.string(for: alert.key), state: alert.state) }
+        }
+        return TailSnapshot(statistics: statistics, totals: totals, alerts: alerts, takenAt: now)
     }
 
     /// The counts of every run, shaped as a scan's result for the JSON report.

@@ -1,5 +1,6 @@
 import AlertRules
 import ArgumentParser
+import FlagMetrics
 import Foundation
 import LiveTail
 import LogFollow
@@ -51,7 +52,15 @@ struct Tail: ParsableCommand {
     @Option(name: .customLong("poll-interval"), help: "Seconds between looks at every path, whatever inotify says.")
     var pollInterval = 1.0
 
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(
+        "Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT; ':PORT' or 'PORT' binds 127.0.0.1 only.",
+        valueName: "address"))
+    var metricsListen: String?
+
     func validate() throws {
+        if let metricsListen, ListenAddress(metricsListen) == nil {
+            throw ValidationError("--metrics-listen: '\(metricsListen)' is not HOST:PORT, :PORT or PORT")
+        }
         guard !paths.isEmpty else { throw ValidationError("give at least one path, or '-' for standard input") }
         guard pollInterval > 0, pollInterval <= 60 else { throw ValidationError("--poll-interval must be in (0, 60] seconds") }
         if let statsInterval, statsInterval <= 0 { throw ValidationError("--stats-interval must be positive") }
@@ -74,6 +83,8 @@ struct Tail: ParsableCommand {
         options.timeSource = reading.time
         options.ignoreCheckpoints = ignoreCheckpoints
         options.stateDirectory = noState ? nil : stateDir ?? defaultStateDirectory()
+        let listen = metricsListen.flatMap(ListenAddress.init)
+        if listen != nil { options.snapshotInterval = 1 }
 
         let diagnostics = StandardError()
         let printer = AlertPrinter(style: alerts)
@@ -90,6 +101,17 @@ struct Tail: ParsableCommand {
             diagnostics.write("flagwatch: error: \(error)")
             throw ExitCode(2)
         }
+        var server: MetricsServer?
+        if let listen {
+            do {
+                server = try MetricsEndpoint.serve(engine.published, on: listen)
+            } catch {
+                diagnostics.write("flagwatch: error: --metrics-listen \(listen): \(error)")
+                throw ExitCode(2)
+            }
+            diagnostics.write("flagwatch: metrics on http://\(listen.host.contains(":") ? "[\(listen.host)]" : listen.host):\(server!.port)/metrics")
+        }
+        defer { server?.close() }
         diagnostics.write("flagwatch: following \(paths.joined(separator: " ")); "
             + (options.stateDirectory.map { "state in \($0)" } ?? "no state kept"))
 

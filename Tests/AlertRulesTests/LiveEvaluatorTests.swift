@@ -37,7 +37,7 @@ struct LiveEvaluatorTests {
         evaluator.replaceRules([Self.rule, other])
         let events = evaluator.evaluate(key: 0, name: "c", second: 100, windows: windows, secondEnded: false)
         #expect(events.map(\.rule) == ["UF2"])
-        #expect(evaluator.firing.count == 2)
+        #expect(evaluator.activeAlerts.filter { $0.state == .firing }.count == 2)
     }
 
     @Test func savedTracksRestore() {
@@ -48,6 +48,6 @@ struct LiveEvaluatorTests {
         var restored = LiveEvaluator(rules: [Self.rule])
         restored.restore(key: 7, evaluator.savedTracks[7]!)
         #expect(restored.evaluate(key: 7, name: "c", second: 101, windows: windows, secondEnded: true).isEmpty)
-        #expect(restored.firing.count == 1)
+        #expect(restored.activeAlerts.map(\.state) == [.firing])
     }
 }
