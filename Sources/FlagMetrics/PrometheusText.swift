@@ -4,11 +4,13 @@ import LiveTail
 /// A counter or gauge series from outside the tail loop (alert delivery's notifications…).
 public struct ExtraSeries: Sendable {
     public var name: String
+    public var help: String
     public var labels: [(String, String)]
     public var value: Double
 
-    public init(name: String, labels: [(String, String)], value: Double) {
+    public init(name: String, help: String, labels: [(String, String)], value: Double) {
         self.name = name
+        self.help = help
         self.labels = labels
         self.value = value
     }
@@ -31,13 +33,31 @@ public enum PrometheusText {
         family(&out, "flagwatch_build_info", "gauge", "Build information.")
         series(&out, "flagwatch_build_info", [("version", version)], 1)
 
+        // The per-key families are most of a scrape: each key's label is escaped once.
+        let clusterLabels = keys.map { key, _ in
+            var label = Array("{cluster=\"".utf8)
+            escape(key, into: &label)
+            label.append(UInt8(ascii: "\""))
+            return label
+        }
         family(&out, "flagwatch_requests_total", "counter", "Requests (records) counted per upstream cluster (or the --group-by key).")
-        for (key, totals) in keys { series(&out, "flagwatch_requests_total", [("cluster", key)], Double(totals.requests)) }
-
+        for (index, (_, totals)) in keys.enumerated() {
+            out += "flagwatch_requests_total".utf8
+            out += clusterLabels[index]
+            out += "} ".utf8
+            appendInteger(totals.requests, to: &out)
+        }
         family(&out, "flagwatch_response_flags_total", "counter", "Records carrying each response flag, per cluster.")
-        for (key, totals) in keys {
-            for (flag, count) in totals.flags.sorted(by: { $0.key < $1.key }) {
-                series(&out, "flagwatch_response_flags_total", [("cluster", key), ("flag", flag)], Double(count))
+        for (index, (_, totals)) in keys.enumerated() {
+            var flags = totals.flags
+            for flag in snapshot.watchedFlags where flags[flag] == nil { flags[flag] = 0 }
+            for (flag, count) in flags.sorted(by: { $0.key < $1.key }) {
+                out += "flagwatch_response_flags_total".utf8
+                out += clusterLabels[index]
+                out += ",flag=\"".utf8
+                escape(flag, into: &out)
+                out += "\"} ".utf8
+                appendInteger(count, to: &out)
             }
         }
 
@@ -74,14 +94,14 @@ public enum PrometheusText {
 
         var named = Set<String>()
         for extra in extra {
-            if named.insert(extra.name).inserted { family(&out, extra.name, extra.name.hasSuffix("_total") ? "counter" : "gauge", "") }
+            if named.insert(extra.name).inserted { family(&out, extra.name, extra.name.hasSuffix("_total") ? "counter" : "gauge", extra.help) }
             series(&out, extra.name, extra.labels, extra.value)
         }
         return out
     }
 
     private static func family(_ out: inout [UInt8], _ name: String, _ type: String, _ help: String) {
-        if !help.isEmpty { out += "# HELP \(name) \(help)\n".utf8 }
+        out += "# HELP \(name) \(help)\n".utf8
         out += "# TYPE \(name) \(type)\n".utf8
     }
 
@@ -100,10 +120,22 @@ public enum PrometheusText {
         }
         out.append(UInt8(ascii: " "))
         if value == value.rounded(), abs(value) < 1e15 {
-            out += String(Int64(value)).utf8
+            appendInteger(Int(value), to: &out)
         } else {
-            out += "\(value)".utf8
+            out += "\(value)\n".utf8
         }
+    }
+
+    /// Decimal digits and a newline, without a String per value.
+    private static func appendInteger(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
         out.append(UInt8(ascii: "\n"))
     }
 

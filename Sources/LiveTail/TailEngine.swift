@@ -39,10 +39,22 @@ public struct TailStatistics: Sendable {
         public var offset: Int64
         public var size: Int64
         public var bytesBehind: Int64
+
+        public init(path: String, offset: Int64, size: Int64, bytesBehind: Int64) {
+            self.path = path
+            self.offset = offset
+            self.size = size
+            self.bytesBehind = bytesBehind
+        }
     }
 
     public var counters: TailCounters
     public var files: [File] = []
+
+    public init(counters: TailCounters, files: [File] = []) {
+        self.counters = counters
+        self.files = files
+    }
 }
 
 /// Everything another thread may show about a running `tail`, taken at one instant.
@@ -51,20 +63,39 @@ public struct TailSnapshot: Sendable {
         public var rule: String
         public var cluster: String
         public var state: LiveEvaluator.AlertState
+
+        public init(rule: String, cluster: String, state: LiveEvaluator.AlertState) {
+            self.rule = rule
+            self.cluster = cluster
+            self.state = state
+        }
     }
 
     public var statistics: TailStatistics
     /// Per key, over every run.
     public var totals: FlagTotals
     public var alerts: [Alert]
+    /// Flag codes the rules watch: exported for every key, zeros included, so that a rate
+    /// over them starts from 0 rather than from a series that appears mid-incident.
+    public var watchedFlags: [String]
     /// Wall-clock seconds when it was taken: how alive the follow loop is.
     public var takenAt: Double
+
+    public init(statistics: TailStatistics, totals: FlagTotals, alerts: [Alert], watchedFlags: [String], takenAt: Double) {
+        self.statistics = statistics
+        self.totals = totals
+        self.alerts = alerts
+        self.watchedFlags = watchedFlags
+        self.takenAt = takenAt
+    }
 }
 
 /// Where the follow loop leaves its latest snapshot for other threads; nil until the first
 /// pass is done.
 public final class SnapshotBoard: Sendable {
     public let latest = Mutex<TailSnapshot?>(nil)
+
+    public init() {}
 }
 
 /// What `tail` reports while it runs, on its own thread.
@@ -447,7 +478,8 @@ public final class TailEngine: FollowerDelegate {
         let alerts = evaluator.activeAlerts.compactMap { alert in
             groupKey.map { TailSnapshot.Alert(rule: alert.rule, cluster: $0.interner.string(for: alert.key), state: alert.state) }
         }
-        return TailSnapshot(statistics: statistics, totals: totals, alerts: alerts, takenAt: now)
+        let watched = Set(options.rules.flatMap(\.flagCodes)).sorted()
+        return TailSnapshot(statistics: statistics, totals: totals, alerts: alerts, watchedFlags: watched, takenAt: now)
     }
 
     /// The counts of every run, shaped as a scan's result for the JSON report.

@@ -36,6 +36,8 @@ public struct TailCounters: Codable, Equatable, Sendable {
     public var alertsFired = 0
     public var alertsResolved = 0
 
+    public init() {}
+
     public var malformed: Int { malformedByReason.values.reduce(0, +) }
     public var lines: Int { records + malformed }
 }
