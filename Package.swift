@@ -52,6 +52,6 @@ let package = Package(
         .testTarget(name: "LiveTailTests", dependencies: ["LiveTail"]),
         .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics"]),
         // Runs the built `flagwatch` binary as a user would.
-        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch"]),
+        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")]),
     ]
 )
