@@ -136,6 +136,11 @@ public struct KeySeries: Sendable, Equatable {
         }
     }
 
+    /// Adds another key's buckets to these.
+    public mutating func merge(_ other: KeySeries) {
+        for (number, counts) in other.pages { counts.withUnsafeBufferPointer { add(page: number, $0) } }
+    }
+
     /// Counter `lane` of bucket `bucket` (0 for buckets never written).
     @inline(__always)
     public func count(_ bucket: Int64, lane: Int) -> UInt32 {

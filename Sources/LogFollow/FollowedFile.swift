@@ -30,6 +30,8 @@ public final class FollowedFile {
     public internal(set) var readOffset: Int64
     /// The file's size at the last look.
     public internal(set) var size: Int64 = 0
+    /// Size and modification time at the last look.
+    var lastChange: [Int64] = []
     /// An unfinished last line, waiting for its newline.
     var partial: [UInt8] = []
     /// A too-long line is being skipped up to its newline.

@@ -118,11 +118,17 @@ public final class Follower {
             var info = stat()
             guard fstat(file.fd, &info) == 0 else { return }
             file.size = Int64(info.st_size)
-            if file.size < file.readOffset || !file.identity.headMatches(file.fd) {
+            // Unchanged since the last look: nothing to check, and nothing to read unless a
+            // pass ran out of budget. Following many quiet files costs one fstat each.
+            let change = [Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
+            if change == file.lastChange {
+                if file.size == file.readOffset { return }
+            } else if file.size < file.readOffset || !file.identity.headMatches(file.fd) {
                 restartTruncated(file)
             } else {
                 file.identity.extendHead(file.fd, fileSize: file.size)
             }
+            file.lastChange = change
         }
         guard let base = buffer.baseAddress else { return }
         // Bound one pass per file so that other files, alerts and checkpoints get their turn.
@@ -212,11 +218,14 @@ public final class Follower {
         for directory in found.directories { watcher.watch(directory) }
         if !startedUp { resumeRotatedAway(found.files) }
         let current = Set(found.files.map(\.path))
+        // Looked up once per path each poll: following thousands of files stays linear.
+        var following = Dictionary(files.filter { !$0.isDraining }.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         for (path, info) in found.files {
-            if let file = files.first(where: { $0.path == path && !$0.isDraining }) {
+            if let file = following[path] {
                 if file.identity.sameInode(info) { continue }
                 // Another file took the path: finish the old one first.
                 leave(file, now: now)
+                following[path] = nil
             }
             if files.contains(where: { $0.identity.sameInode(info) && $0.identity.headMatches($0.fd) }) { continue }
             if let since = rotatedSince.removeValue(forKey: path) { openUnreadGenerations(of: path, since: since, current: info) }

@@ -18,13 +18,15 @@ struct PathMatcher {
     struct Matches {
         var files: [(path: String, info: stat)] = []
         var directories = Set<String>()
+        private var paths = Set<String>()
 
         mutating func add(_ path: String, _ info: stat) {
-            guard !files.contains(where: { $0.path == path }) else { return }
+            guard paths.insert(path).inserted else { return }
             files.append((path, info))
             directories.insert(PathMatcher.directory(of: path))
             // A symlink's target changes in its own directory (/var/log/containers → /var/log/pods).
-            if let resolved = realpath(path, nil) {
+            var link = stat()
+            if lstat(path, &link) == 0, link.st_mode & S_IFMT == S_IFLNK, let resolved = realpath(path, nil) {
                 directories.insert(PathMatcher.directory(of: String(cString: resolved)))
                 free(resolved)
             }

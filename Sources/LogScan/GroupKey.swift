@@ -10,14 +10,16 @@ public struct GroupKey {
     public unowned(unsafe) let interner: ByteInterner
     let missing: UInt32
     let other: UInt32
+    static let missingName = "-"
+    static let otherName = "__other__"
 
     /// Makes `tokenizer` intern `kind` and caps its distinct keys at `maxKeys`.
     public init(kind: FieldKind, tokenizer: LineTokenizer, maxKeys: Int) {
         self.kind = kind
         tokenizer.internedKeys = [kind]
         interner = tokenizer.interner(for: kind)!
-        missing = interner.intern("-")
-        other = interner.intern("__other__")
+        missing = interner.intern(GroupKey.missingName)
+        other = interner.intern(GroupKey.otherName)
         interner.limit = max(maxKeys, 2)
     }
 

@@ -118,6 +118,7 @@ public enum ScanEngine {
         result.records = inputs.reduce(0) { $0 + $1.records }
         result.malformed = inputs.reduce(0) { $0 + $1.malformed }
         result.resolutionSeconds = options.resolutionSeconds
+        result.foldKeys(beyond: options.maxKeys)
         (result.spikes, result.alertEvents) = SpikeFinder.find(result.series, rules: options.rules,
                                                                resolutionSeconds: options.resolutionSeconds)
         return result

@@ -71,6 +71,24 @@ public struct ScanResult: Sendable {
 
     public init(groupBy: FieldKind) { self.groupBy = groupBy }
 
+    /// Keeps the keys with the most requests, as many as one worker may hold (`maxKeys`
+    /// counts `-` and `__other__` too), and counts the others under `__other__`: each worker
+    /// caps its own keys, so together they may hold more.
+    mutating func foldKeys(beyond maxKeys: Int) {
+        let named = totals.keys.filter { $0.key != GroupKey.otherName && $0.key != GroupKey.missingName }
+        let room = max(maxKeys, 2) - 2
+        guard named.count > room else { return }
+        let folded = named.sorted { ($0.value.requests, $1.key) > ($1.value.requests, $0.key) }.dropFirst(room)
+        for (key, keyTotals) in folded {
+            totals.keys[key] = nil
+            totals.keys[GroupKey.otherName, default: KeyTotals()].add(keyTotals)
+            keysOverflowed += keyTotals.requests
+            if let keySeries = series.removeValue(forKey: key) {
+                series[GroupKey.otherName, default: KeySeries(lanes: keySeries.lanes)].merge(keySeries)
+            }
+        }
+    }
+
     /// The format most records were read with ("none" when no line parsed).
     public var format: String {
         recordsByFormat.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "none"

@@ -110,6 +110,26 @@ struct SpikeScenarioTests {
         #expect(result.totals.requests == 5000)
     }
 
+    /// Two workers each hold up to the cap; the merged result still holds no more.
+    @Test func theCapHoldsOverWorkers() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for part in 0..<2 {
+            let lines = (0..<300).map { i in
+                #"[2024-01-27T10:00:00.000Z] "GET / HTTP/1.1" 503 UF via_upstream - "-" 0 0 1 - "-" "c" "i" "a" "h:80" key-\#(part)-\#(i) - - - - default"#
+            }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: directory.appendingPathComponent("part\(part).log"))
+        }
+        var options = ScanOptions()
+        options.maxKeys = 100
+        options.threads = 2
+        let result = ScanEngine.scan([directory.path], options: options)
+        #expect(result.totals.keys.count <= 100)
+        #expect(result.totals.keys["__other__"]?.requests == result.keysOverflowed)
+        #expect(result.totals.requests == 600)
+        #expect(result.series.keys.count <= 100)
+    }
+
     @Test func processingTimeBucketsLinesWithoutTimestamps() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
