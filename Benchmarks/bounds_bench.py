@@ -8,6 +8,8 @@ Sections:
             so the authority is the key): peak RSS of `scan` and of `tail` with the default key
             cap (10 000), and per-key memory from a run at 10 000 distinct keys
   files     `tail` following 1 000 files in one directory: open descriptors, RSS
+  privilege `tail` run as `nobody` under strace: every file it opens for writing, creates,
+            renames or removes must be in its state directory; the metrics listener's address
   diskfull  `tail` whose state directory is on a 1 MiB tmpfs that is then filled: the error it
             prints, whether counting goes on, whether state.json stays whole, and recovery once
             space is back (needs root for `mount`; skipped otherwise)
@@ -117,17 +119,51 @@ def diskfull(binary, folder):
         subprocess.run(["umount", state])
 
 
+def privilege(binary, folder):
+    os.chmod(folder, 0o755)
+    log = os.path.join(folder, "access.log")
+    with open(log, "w") as out:
+        out.write("".join(istio_line(n) for n in range(50)))
+    state = os.path.join(folder, "state")
+    os.makedirs(state)
+    shutil.chown(state, "nobody", "nogroup")
+    trace = os.path.join(folder, "trace")
+    command = ["strace", "-f", "-q", "-o", trace, "-e", "trace=openat,rename,renameat,unlink,unlinkat,mkdir,mkdirat",
+               "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+               binary, "tail", "--state-dir", state, "--from", "beginning", "--metrics-listen", ":0", log]
+    proc = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    # strace's child: setpriv, which exec'd flagwatch.
+    child = int(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()[0])
+    os.kill(child, 2)
+    _, errors = proc.communicate(timeout=20)
+    returncode = int(re.findall(r"exited with (\d+)", open(trace).read())[-1])
+    writes = []
+    for line in open(trace):
+        written = ("openat" in line and re.search(r"O_WRONLY|O_RDWR|O_CREAT", line)) or re.search(r"\b(rename|unlink|mkdir)", line)
+        if written and "= -1" not in line:
+            paths = re.findall(r'"([^"]+)"', line)
+            if not all(path.startswith(state) for path in paths if path.startswith("/")):
+                writes.append(line.split(None, 1)[1].strip())
+    # What the process wrote before exec'ing flagwatch (setpriv) and the runtime's own /dev/null are not flagwatch's.
+    outside = [w for w in writes if "/dev/null" not in w]
+    listen = re.search(r"metrics on (\S+)", errors)
+    ok = returncode == 0 and not outside and listen and "127.0.0.1" in listen.group(1)
+    report(f"privilege: as nobody, exit {returncode} after SIGINT; writes outside the state directory: {outside or 'none'}; "
+           f"metrics listener {listen.group(1) if listen else '?'} {'MET' if ok else 'MISSED'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/flagwatch"))
-    parser.add_argument("--only", nargs="*", default=["flood", "files", "diskfull"])
+    parser.add_argument("--only", nargs="*", default=["flood", "files", "privilege", "diskfull"])
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     report(f"# bounds_bench {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, {binary}")
     for section in args.only:
         folder = tempfile.mkdtemp(prefix=f"bounds-{section}-")
         try:
-            {"flood": flood, "files": files, "diskfull": diskfull}[section](binary, folder)
+            {"flood": flood, "files": files, "privilege": privilege, "diskfull": diskfull}[section](binary, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
