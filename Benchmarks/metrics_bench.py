@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -52,7 +53,11 @@ def main():
     url = f"http://127.0.0.1:{port}/metrics"
     series = 0
     while time.time() < deadline:
-        body = urllib.request.urlopen(url).read().decode()
+        try:
+            body = urllib.request.urlopen(url).read().decode()
+        except urllib.error.HTTPError:  # 503 until the first snapshot
+            time.sleep(0.2)
+            continue
         series = sum(1 for line in body.splitlines() if line.startswith("flagwatch_response_flags_total"))
         if series >= args.clusters * 5:
             break
