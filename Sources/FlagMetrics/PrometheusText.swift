@@ -26,9 +26,12 @@ public enum PrometheusText {
 
     public static func render(_ snapshot: TailSnapshot, extra: [ExtraSeries] = [], version: String) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(128 * (snapshot.totals.keys.count * 4 + 64))
+        let perKeySeries = snapshot.totals.keys.values.reduce(0) { $0 + 1 + max($1.flags.count, snapshot.watchedFlags.count) }
+        out.reserveCapacity(160 * (perKeySeries + snapshot.statistics.files.count + snapshot.alerts.count + 64))
         let counters = snapshot.statistics.counters
-        let keys = snapshot.totals.keys.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        // Series order within a family carries no meaning; keys are sorted only so that a
+        // human reading the page finds a cluster, flags not at all.
+        let keys = snapshot.totals.keys.sorted { $0.key < $1.key }
 
         family(&out, "flagwatch_build_info", "gauge", "Build information.")
         series(&out, "flagwatch_build_info", [("version", version)], 1)
@@ -49,9 +52,7 @@ public enum PrometheusText {
         }
         family(&out, "flagwatch_response_flags_total", "counter", "Records carrying each response flag, per cluster.")
         for (index, (_, totals)) in keys.enumerated() {
-            var flags = totals.flags
-            for flag in snapshot.watchedFlags where flags[flag] == nil { flags[flag] = 0 }
-            for (flag, count) in flags.sorted(by: { $0.key < $1.key }) {
+            func flagSeries(_ flag: String, _ count: Int) {
                 out += "flagwatch_response_flags_total".utf8
                 out += clusterLabels[index]
                 out += ",flag=\"".utf8
@@ -59,6 +60,8 @@ public enum PrometheusText {
                 out += "\"} ".utf8
                 appendInteger(count, to: &out)
             }
+            for (flag, count) in totals.flags { flagSeries(flag, count) }
+            for flag in snapshot.watchedFlags where totals.flags[flag] == nil { flagSeries(flag, 0) }
         }
 
         family(&out, "flagwatch_lines_total", "counter", "Lines read, by outcome (late records are also parsed).")
