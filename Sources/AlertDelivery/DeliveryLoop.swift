@@ -19,7 +19,7 @@ struct DeliveryLoop {
     static let maxBatch = 64
 
     struct Firing {
-        var notification: Notification
+        var notification: AlertNotification
         var nextAt: ContinuousClock.Instant
         var every: Swift.Duration
     }
@@ -27,7 +27,7 @@ struct DeliveryLoop {
     /// A batch being sent or waiting for its next try; it keeps its content (and so its
     /// idempotency key) until it is delivered or refused.
     struct InFlight {
-        var batch: [Notification]
+        var batch: [AlertNotification]
         var attempts = 0
         /// When the next try is due; nil while a request runs.
         var retryAt: ContinuousClock.Instant?
@@ -74,7 +74,7 @@ struct DeliveryLoop {
     mutating func handle(_ input: DeliveryInput) {
         switch input {
         case .event(let event):
-            let notification = Notification(event, sequence: 0)
+            let notification = AlertNotification(event, sequence: 0)
             let now = ContinuousClock.now
             switch event.status {
             case .firing: firing[notification.fingerprint] = Firing(notification: notification, nextAt: now + repeatEvery(event.rule), every: repeatEvery(event.rule))
@@ -99,7 +99,7 @@ struct DeliveryLoop {
         return receiver.kind == .alertmanager ? min(interval, receiver.resendInterval) : interval
     }
 
-    mutating func enqueue(_ notification: Notification, readyAt: ContinuousClock.Instant) {
+    mutating func enqueue(_ notification: AlertNotification, readyAt: ContinuousClock.Instant) {
         var notification = notification
         notification.sequence = nextSequence
         nextSequence += 1

@@ -1,6 +1,6 @@
 /// A notification waiting to be sent, and when its group wait ends.
 struct Pending {
-    var notification: Notification
+    var notification: AlertNotification
     var readyAt: ContinuousClock.Instant
 }
 
@@ -20,7 +20,7 @@ struct DeliveryQueue {
     var readyAt: ContinuousClock.Instant? { items.first?.readyAt }
 
     /// Appends `pending`; returns the notification dropped to make room, if one was.
-    mutating func append(_ pending: Pending) -> Notification? {
+    mutating func append(_ pending: Pending) -> AlertNotification? {
         items.append(pending)
         guard items.count > capacity else { return nil }
         let victim = items.firstIndex { $0.notification.isRepeat } ?? 0
@@ -33,8 +33,8 @@ struct DeliveryQueue {
 
     /// Removes and returns up to `limit` notifications in order, at most one per alert: a
     /// firing and its resolution never share a request, so they cannot arrive out of order.
-    mutating func takeBatch(limit: Int) -> [Notification] {
-        var batch: [Notification] = []
+    mutating func takeBatch(limit: Int) -> [AlertNotification] {
+        var batch: [AlertNotification] = []
         var seen: Set<String> = []
         var kept: [Pending] = []
         for item in items {

@@ -53,7 +53,7 @@ final class EndpointClient: Sendable {
     }
 
     /// Sends `batch` once.
-    func attempt(_ batch: [Notification]) async -> AttemptOutcome {
+    func attempt(_ batch: [AlertNotification]) async -> AttemptOutcome {
         let now = Date()
         let body = Payload.render(batch, for: receiver, nowMicros: Int64(now.timeIntervalSince1970 * 1_000_000))
         var request = HTTPClientRequest(url: requestURL)
@@ -85,7 +85,7 @@ final class EndpointClient: Sendable {
     static let timeouts: [HTTPClientError] = [.deadlineExceeded, .connectTimeout, .readTimeout, .writeTimeout, .tlsHandshakeTimeout]
 
     /// Content type, identity, signature and credentials.
-    static func headers(for batch: [Notification], body: [UInt8], receiver: ReceiverConfig, timestamp: Int) -> HTTPHeaders {
+    static func headers(for batch: [AlertNotification], body: [UInt8], receiver: ReceiverConfig, timestamp: Int) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "User-Agent", value: "flagwatch")
@@ -100,7 +100,7 @@ final class EndpointClient: Sendable {
 
     /// One notification's key, or for several a digest of theirs: the same batch is retried
     /// with the same key.
-    static func idempotencyKey(_ batch: [Notification]) -> String {
+    static func idempotencyKey(_ batch: [AlertNotification]) -> String {
         if batch.count == 1 { return batch[0].idempotencyKey }
         let digest = SHA256.hash(data: Array(batch.map(\.idempotencyKey).joined(separator: "\n").utf8))
         return "batch-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()

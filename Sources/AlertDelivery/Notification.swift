@@ -4,7 +4,7 @@ extension AlertEvent.Status: Codable {}
 
 /// One alert event on its way to one receiver endpoint, as the spool keeps it: everything the
 /// payloads need, so a notification spooled before a restart is sent as it would have been.
-struct Notification: Codable, Sendable, Equatable {
+struct AlertNotification: Codable, Sendable, Equatable {
     /// Order of acceptance at this endpoint; names the spool file.
     var sequence: UInt64
     var status: AlertEvent.Status

@@ -3,7 +3,7 @@ import Foundation
 
 /// The request bodies, one per receiver kind.
 enum Payload {
-    static func render(_ batch: [Notification], for receiver: ReceiverConfig, nowMicros: Int64) -> [UInt8] {
+    static func render(_ batch: [AlertNotification], for receiver: ReceiverConfig, nowMicros: Int64) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data?
@@ -41,7 +41,7 @@ struct WebhookEnvelope: Encodable {
     var externalURL: String
     var alerts: [Alert]
 
-    init(_ batch: [Notification], _ config: ReceiverConfig) {
+    init(_ batch: [AlertNotification], _ config: ReceiverConfig) {
         groupKey = "{}:{receiver=\"\(config.name)\"}"
         status = batch.contains { $0.status == .firing } ? "firing" : "resolved"
         receiver = config.name
@@ -73,7 +73,7 @@ struct PostableAlert: Encodable {
     var endsAt: String
     var generatorURL: String?
 
-    init(_ notification: Notification, _ config: ReceiverConfig, nowMicros: Int64) {
+    init(_ notification: AlertNotification, _ config: ReceiverConfig, nowMicros: Int64) {
         labels = notification.labels
         annotations = notification.annotations
         startsAt = RFC3339.string(micros: notification.startsAt)
@@ -108,7 +108,7 @@ struct SlackMessage: Encodable {
     /// Slack allows 50 blocks a message; the rest are counted in a last line.
     static let shownAlerts = 40
 
-    init(_ batch: [Notification]) {
+    init(_ batch: [AlertNotification]) {
         text = batch.count == 1 ? SlackMessage.headline(batch[0]) : SlackMessage.summary(batch)
         blocks = [Block(type: "header", text: Text(type: "plain_text", text: String(SlackMessage.summary(batch).prefix(150))))]
         for notification in batch.prefix(SlackMessage.shownAlerts) {
@@ -119,17 +119,17 @@ struct SlackMessage: Encodable {
         }
     }
 
-    static func headline(_ n: Notification) -> String {
+    static func headline(_ n: AlertNotification) -> String {
         "\(n.status == .firing ? "FIRING" : "RESOLVED"): \(n.rule) on \(n.cluster)"
     }
 
-    static func summary(_ batch: [Notification]) -> String {
+    static func summary(_ batch: [AlertNotification]) -> String {
         let firing = batch.filter { $0.status == .firing }.count
         let parts = [(firing, "firing"), (batch.count - firing, "resolved")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
         return "flagwatch: " + parts.joined(separator: ", ")
     }
 
-    static func section(_ n: Notification) -> String {
+    static func section(_ n: AlertNotification) -> String {
         let icon = n.status == .firing ? ":red_circle:" : ":large_green_circle:"
         var lines = ["\(icon) *\(escape(headline(n)))*"]
         if let summary = n.annotations["summary"] ?? n.annotations["description"] { lines.append(escape(summary)) }

@@ -91,8 +91,9 @@ public struct Endpoint: Sendable, Equatable {
         parts.password = nil
         parts.query = nil
         parts.fragment = nil
-        if isSecret { parts.path = parts.path.isEmpty ? "" : "/…" }
-        return parts.string ?? "<invalid URL>"
+        let hidesPath = isSecret && !parts.path.isEmpty
+        if hidesPath { parts.path = "" }
+        return (parts.string ?? "<invalid URL>") + (hidesPath ? "/…" : "")
     }
 
     /// Why `url` cannot be used, or nil.

@@ -13,7 +13,7 @@ struct Spool: Sendable {
 
     /// Written to a temporary name and renamed, so a crash leaves the old state or the new one,
     /// never half a file.
-    func write(_ notification: Notification) throws {
+    func write(_ notification: AlertNotification) throws {
         let path = self.path(notification)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -21,23 +21,23 @@ struct Spool: Sendable {
         guard rename(path + ".tmp", path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     }
 
-    func remove(_ notification: Notification) {
+    func remove(_ notification: AlertNotification) {
         unlink(path(notification))
     }
 
     /// Every spooled notification, oldest first, and the files that could not be read (renamed
     /// to `*.unreadable` so they are looked at rather than retried forever). Leftover temporary
     /// files of an interrupted write are removed.
-    func load() -> (notifications: [Notification], unreadable: [String]) {
+    func load() -> (notifications: [AlertNotification], unreadable: [String]) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var notifications: [Notification] = []
+        var notifications: [AlertNotification] = []
         var unreadable: [String] = []
         for name in names {
             let path = directory + "/" + name
             if name.hasSuffix(".tmp") {
                 unlink(path)
             } else if name.hasSuffix(".json") {
-                if let data = FileManager.default.contents(atPath: path), let notification = try? JSONDecoder().decode(Notification.self, from: data) {
+                if let data = FileManager.default.contents(atPath: path), let notification = try? JSONDecoder().decode(AlertNotification.self, from: data) {
                     notifications.append(notification)
                 } else {
                     rename(path, path + ".unreadable")
@@ -48,7 +48,7 @@ struct Spool: Sendable {
         return (notifications.sorted { $0.sequence < $1.sequence }, unreadable)
     }
 
-    private func path(_ notification: Notification) -> String {
+    private func path(_ notification: AlertNotification) -> String {
         let digits = String(notification.sequence)
         return directory + "/" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".json"
     }
