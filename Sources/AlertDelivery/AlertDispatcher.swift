@@ -1,17 +1,33 @@
 import AlertRules
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Sends alert events to receivers without ever holding up the caller.
 ///
-/// Each receiver endpoint has its own task, bounded queue, spool directory and HTTP client, so
-/// a slow or dead receiver delays nobody else. ``submit(_:)`` only hands the event over; the
-/// endpoint's task writes it to the spool (`<stateDirectory>/spool/<receiver>-<hash>/`) before
-/// the first attempt and removes it once delivered, so what is undelivered at a crash or a
+/// Each receiver endpoint has its own bounded queue, spool directory and HTTP client, driven
+/// on a NIO event loop, so a slow or dead receiver delays nobody else and delivery does not
+/// depend on Swift concurrency's thread pool. ``submit(_:)`` only hands the event over; the
+/// endpoint writes it to its spool (`<stateDirectory>/spool/<receiver>-<hash>/`) before the
+/// first attempt and removes it once delivered, so what is undelivered at a crash or a
 /// shutdown is sent by the next dispatcher on the same state directory.
 public final class AlertDispatcher: Sendable {
-    private let workers: [(handle: AsyncStream<DeliveryInput>.Continuation, statistics: StatisticsCell, match: ReceiverMatch, task: Task<Void, Never>)]
+    struct Worker: Sendable {
+        var loop: NIOLoopBound<DeliveryLoop>
+        var eventLoop: EventLoop
+        var statistics: StatisticsCell
+        var match: ReceiverMatch
+        var stopped: EventLoopFuture<Void>
+
+        func send(_ input: DeliveryInput) {
+            let loop = loop
+            eventLoop.execute { loop.value.receive(input) }
+        }
+    }
+
+    private let workers: [Worker]
     private let closed = Atomic<Bool>(false)
 
     /// - Parameters:
@@ -26,60 +42,57 @@ public final class AlertDispatcher: Sendable {
             throw ReceiverConfigError(message: "two receivers are named '\(receiver.name)'")
         }
         let repeatIntervals = Dictionary(rules.map { ($0.name, $0.repeatInterval) }, uniquingKeysWith: { first, _ in first })
-        var workers: [(AsyncStream<DeliveryInput>.Continuation, StatisticsCell, ReceiverMatch, Task<Void, Never>)] = []
+        let group = MultiThreadedEventLoopGroup.singleton
+        var workers: [Worker] = []
         for receiver in receivers {
             let redact = Redactor(receiver.secrets)
             if receiver.tls.insecureSkipVerify {
                 logger.warning("receiver '\(receiver.name)': TLS certificates are NOT verified (tls.insecureSkipVerify): anyone on the network path can read and forge its alerts and credentials")
             }
             for endpoint in receiver.endpoints {
-                let client = try EndpointClient(receiver: receiver, endpoint: endpoint)
+                let client = try EndpointClient(receiver: receiver, endpoint: endpoint, eventLoopGroup: group)
                 let spool = try Spool(directory: "\(stateDirectory)/spool/\(AlertDispatcher.spoolName(receiver.name, endpoint))")
                 let statistics = StatisticsCell(ReceiverStatistics(receiver: receiver.name, endpoint: endpoint.display))
-                let (stream, continuation) = AsyncStream<DeliveryInput>.makeStream()
-                let loop = DeliveryLoop(client: client, spool: spool, statistics: statistics, inputs: continuation, logger: logger,
-                                        redact: redact, repeatIntervals: repeatIntervals, queue: DeliveryQueue(capacity: receiver.queueCapacity))
-                let task = Task.detached {
-                    var loop = loop
-                    await loop.run(stream)
-                }
-                workers.append((continuation, statistics, receiver.match, task))
+                let eventLoop = group.next()
+                // The loop is made on its event loop, and lives there.
+                let loop = try eventLoop.submit {
+                    let loop = DeliveryLoop(eventLoop: eventLoop, client: client, spool: spool, statistics: statistics,
+                                            logger: logger, redact: redact, repeatIntervals: repeatIntervals)
+                    loop.start()
+                    return loop.bound
+                }.wait()
+                workers.append(Worker(loop: loop, eventLoop: eventLoop, statistics: statistics, match: receiver.match,
+                                      stopped: eventLoop.flatSubmit { loop.value.stopped.futureResult }))
             }
         }
         self.workers = workers
     }
 
-    /// Hands `event` to every receiver whose `match` accepts it, and returns at once: it takes
-    /// no lock that a request holds, touches no file and never waits for a receiver. Safe from
-    /// any thread, including one that is not part of Swift concurrency. Events submitted after
-    /// ``shutdown(deadline:)`` are ignored.
+    /// Hands `event` to every receiver whose `match` accepts it, and returns at once: it
+    /// enqueues a task on each matching endpoint's event loop and does nothing else — no file,
+    /// no network, no lock that a request holds. Safe from any thread, including one that is
+    /// not part of Swift concurrency. Events submitted after ``shutdown(deadline:)`` are ignored.
     public func submit(_ event: AlertEvent) {
         guard !closed.load(ordering: .acquiring) else { return }
         for worker in workers where worker.match.accepts(event) {
-            worker.handle.yield(.event(event))
+            worker.send(.event(event))
         }
     }
 
     /// One entry per receiver endpoint (an `alertmanager` receiver with three URLs has three),
-    /// read at this moment.
+    /// read at this moment; safe from any thread.
     public var statistics: [ReceiverStatistics] {
         workers.map(\.statistics.snapshot)
     }
 
     /// Sends what can be sent within `deadline`, leaves the rest in the spool, and closes the
-    /// HTTP clients. Blocks the calling thread until then: call it from the thread that ran the
-    /// ingest loop (or any plain thread), not from inside a task. A second call returns at once.
+    /// HTTP clients. Blocks the calling thread until then (at most `deadline` and the time to
+    /// close connections). A second call returns at once.
     public func shutdown(deadline: Swift.Duration) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let until = ContinuousClock.now + deadline
-        for worker in workers { worker.handle.yield(.shutdown(deadline: until)) }
-        let done = DispatchSemaphore(value: 0)
-        let tasks = workers.map(\.task)
-        Task.detached {
-            for task in tasks { await task.value }
-            done.signal()
-        }
-        done.wait()
+        let until = NIODeadline.now() + TimeAmount(deadline)
+        for worker in workers { worker.send(.shutdown(deadline: until)) }
+        for worker in workers { try? worker.stopped.wait() }
     }
 
     /// `<name>-<hash of the URL>`: readable, stable across restarts, distinct for each endpoint,

@@ -1,27 +1,30 @@
 import AlertRules
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 
-/// What one endpoint's delivery task is told, in the order it happened.
+/// What one endpoint's delivery is told, in the order it happened.
 enum DeliveryInput: Sendable {
     case event(AlertEvent)
     /// A timer went off: a group wait ended, a retry or a repeat is due.
     case wake
     case attempted(AttemptOutcome)
-    case shutdown(deadline: ContinuousClock.Instant)
+    case shutdown(deadline: NIODeadline)
 }
 
-/// One endpoint's delivery: a single task owns the queue, the spool, the firing alerts and the
-/// request in flight, and reacts to inputs. Requests and timers run as tasks of their own that
-/// report back as inputs, so the loop never waits on the network and never needs a lock.
-struct DeliveryLoop {
+/// One endpoint's delivery. It lives on one NIO event loop and owns the queue, the spool, the
+/// firing alerts and the request in flight; inputs reach it as tasks on that loop, requests and
+/// timers report back the same way. So it needs no lock, never waits on the network, and does
+/// not depend on Swift concurrency's thread pool, which the program may have busy or blocked.
+final class DeliveryLoop {
     /// A request carries at most this many notifications.
     static let maxBatch = 64
 
     struct Firing {
         var notification: AlertNotification
-        var nextAt: ContinuousClock.Instant
-        var every: Swift.Duration
+        var nextAt: NIODeadline
+        var every: TimeAmount
     }
 
     /// A batch being sent or waiting for its next try; it keeps its content (and so its
@@ -30,57 +33,74 @@ struct DeliveryLoop {
         var batch: [AlertNotification]
         var attempts = 0
         /// When the next try is due; nil while a request runs.
-        var retryAt: ContinuousClock.Instant?
+        var retryAt: NIODeadline?
     }
 
+    let eventLoop: EventLoop
     let client: EndpointClient
     let spool: Spool
     let statistics: StatisticsCell
-    let inputs: AsyncStream<DeliveryInput>.Continuation
     let logger: Logger
     let redact: Redactor
     /// Seconds, by rule name.
     let repeatIntervals: [String: Int]
+    /// Succeeds once the loop has stopped and its HTTP client is closed.
+    let stopped: EventLoopPromise<Void>
 
     var queue: DeliveryQueue
     var nextSequence: UInt64 = 1
     var firing: [String: Firing] = [:]
     var inFlight: InFlight?
-    var request: Task<Void, Never>?
-    var timer: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
-    var deadline: ContinuousClock.Instant?
+    /// The request running now, if one is.
+    var request: HTTPClient.Task<HTTPClient.Response>?
+    var timer: (at: NIODeadline, task: Scheduled<Void>)?
+    var deadline: NIODeadline?
+    var isStopped = false
     var random = SystemRandomNumberGenerator()
 
-    var receiver: ReceiverConfig { client.receiver }
+    init(eventLoop: EventLoop, client: EndpointClient, spool: Spool, statistics: StatisticsCell, logger: Logger, redact: Redactor, repeatIntervals: [String: Int]) {
+        self.eventLoop = eventLoop
+        self.client = client
+        self.spool = spool
+        self.statistics = statistics
+        self.logger = logger
+        self.redact = redact
+        self.repeatIntervals = repeatIntervals
+        stopped = eventLoop.makePromise()
+        queue = DeliveryQueue(capacity: client.receiver.queueCapacity)
+    }
 
-    mutating func run(_ stream: AsyncStream<DeliveryInput>) async {
+    var receiver: ReceiverConfig { client.receiver }
+    /// This loop, to hand to callbacks that run on its event loop.
+    var bound: NIOLoopBound<DeliveryLoop> { NIOLoopBound(self, eventLoop: eventLoop) }
+
+    /// Sends what an earlier run left in the spool; then waits for inputs.
+    func start() {
         restore()
         advance()
-        for await input in stream {
-            handle(input)
-            if isFinished { break }
-            advance()
-        }
-        timer?.task.cancel()
-        request?.cancel()
-        let left = queue.count + (inFlight?.batch.count ?? 0)
-        if left > 0 { log(.notice, "\(left) notification(s) not delivered before shutdown; they stay in the spool") }
-        inputs.finish()
-        await client.shutdown()
+    }
+
+    func receive(_ input: DeliveryInput) {
+        guard !isStopped else { return }
+        handle(input)
+        if isFinished { stop() } else { advance() }
     }
 
     // MARK: Inputs
 
-    mutating func handle(_ input: DeliveryInput) {
+    func handle(_ input: DeliveryInput) {
         switch input {
         case .event(let event):
             let notification = AlertNotification(event, sequence: 0)
-            let now = ContinuousClock.now
+            let now = NIODeadline.now()
             switch event.status {
-            case .firing: firing[notification.fingerprint] = Firing(notification: notification, nextAt: now + repeatEvery(event.rule), every: repeatEvery(event.rule))
-            case .resolved: firing[notification.fingerprint] = nil
+            case .firing:
+                let every = repeatEvery(event.rule)
+                firing[notification.fingerprint] = Firing(notification: notification, nextAt: now + every, every: every)
+            case .resolved:
+                firing[notification.fingerprint] = nil
             }
-            enqueue(notification, readyAt: now + receiver.groupWait)
+            enqueue(notification, readyAt: now + TimeAmount(receiver.groupWait))
         case .wake:
             break
         case .attempted(let outcome):
@@ -93,13 +113,13 @@ struct DeliveryLoop {
 
     /// How often a firing alert is sent again: the rule's repeat interval; for Alertmanager at
     /// least every `resendInterval`, or it resolves the alert by itself.
-    func repeatEvery(_ rule: String) -> Swift.Duration {
+    func repeatEvery(_ rule: String) -> TimeAmount {
         // A rule the dispatcher was not given gets AlertRule's default, an hour.
-        let interval = Swift.Duration.seconds(repeatIntervals[rule] ?? 3600)
-        return receiver.kind == .alertmanager ? min(interval, receiver.resendInterval) : interval
+        let interval = TimeAmount.seconds(Int64(repeatIntervals[rule] ?? 3600))
+        return receiver.kind == .alertmanager ? min(interval, TimeAmount(receiver.resendInterval)) : interval
     }
 
-    mutating func enqueue(_ notification: AlertNotification, readyAt: ContinuousClock.Instant) {
+    func enqueue(_ notification: AlertNotification, readyAt: NIODeadline) {
         var notification = notification
         notification.sequence = nextSequence
         nextSequence += 1
@@ -116,7 +136,7 @@ struct DeliveryLoop {
         updateQueued()
     }
 
-    mutating func finishAttempt(_ outcome: AttemptOutcome) {
+    func finishAttempt(_ outcome: AttemptOutcome) {
         guard var flight = inFlight else { return }
         let batch = flight.batch
         switch outcome {
@@ -127,7 +147,7 @@ struct DeliveryLoop {
             inFlight = nil
         case .retry(let reason, let retryAfter, let detail):
             let delay = receiver.retry.delay(afterAttempt: flight.attempts, retryAfter: retryAfter, using: &random)
-            flight.retryAt = .now + delay
+            flight.retryAt = .now() + TimeAmount(delay)
             inFlight = flight
             statistics.update {
                 $0.retried += 1
@@ -158,16 +178,15 @@ struct DeliveryLoop {
     /// Shutting down, and nothing more can be sent before the deadline.
     var isFinished: Bool {
         guard let deadline else { return false }
-        let now = ContinuousClock.now
-        if now >= deadline || (queue.isEmpty && inFlight == nil) { return true }
+        if NIODeadline.now() >= deadline || (queue.isEmpty && inFlight == nil) { return true }
         // Waiting for a retry past the deadline: the spool keeps the rest.
         if request == nil, let retryAt = inFlight?.retryAt, retryAt > deadline { return true }
         return false
     }
 
     /// Queues due repeats, starts what may start, and sets the timer for the next thing due.
-    mutating func advance() {
-        let now = ContinuousClock.now
+    func advance() {
+        let now = NIODeadline.now()
         if deadline == nil { queueRepeats(now) }
         if var flight = inFlight, request == nil, let retryAt = flight.retryAt, retryAt <= now {
             flight.retryAt = nil
@@ -178,7 +197,7 @@ struct DeliveryLoop {
             inFlight = InFlight(batch: queue.takeBatch(limit: DeliveryLoop.maxBatch))
             startAttempt()
         }
-        var wakeAt: [ContinuousClock.Instant] = [deadline, request == nil ? inFlight?.retryAt : nil].compactMap { $0 }
+        var wakeAt: [NIODeadline] = [deadline, request == nil ? inFlight?.retryAt : nil].compactMap { $0 }
         if inFlight == nil, deadline == nil, let readyAt = queue.readyAt { wakeAt.append(readyAt) }
         if deadline == nil, let repeatAt = firing.values.map(\.nextAt).min() { wakeAt.append(repeatAt) }
         setTimer(wakeAt.min())
@@ -186,7 +205,7 @@ struct DeliveryLoop {
 
     /// A firing alert is sent again when its interval has passed, unless a notification of it
     /// is still waiting (then the receiver will hear of it anyway).
-    mutating func queueRepeats(_ now: ContinuousClock.Instant) {
+    func queueRepeats(_ now: NIODeadline) {
         for (fingerprint, alert) in firing where alert.nextAt <= now {
             firing[fingerprint]?.nextAt = now + alert.every
             let waiting = queue.holds(fingerprint: fingerprint) || inFlight?.batch.contains { $0.fingerprint == fingerprint } == true
@@ -196,38 +215,48 @@ struct DeliveryLoop {
         }
     }
 
-    mutating func startAttempt() {
+    func startAttempt() {
         guard var flight = inFlight else { return }
         flight.attempts += 1
         inFlight = flight
         statistics.update { $0.attempts += 1 }
-        let (client, inputs, batch) = (client, inputs, flight.batch)
-        request = Task {
-            let outcome = await client.attempt(batch)
-            inputs.yield(.attempted(outcome))
-        }
+        let (task, outcome) = client.attempt(flight.batch, on: eventLoop)
+        request = task
+        let bound = bound
+        outcome.whenSuccess { bound.value.receive(.attempted($0)) }
     }
 
-    mutating func setTimer(_ instant: ContinuousClock.Instant?) {
-        guard timer?.at != instant else { return }
+    func setTimer(_ deadline: NIODeadline?) {
+        guard timer?.at != deadline else { return }
         timer?.task.cancel()
         timer = nil
-        guard let instant else { return }
-        let inputs = inputs
-        timer = (instant, Task {
-            guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
-            inputs.yield(.wake)
+        guard let deadline else { return }
+        let bound = bound
+        timer = (deadline, eventLoop.scheduleTask(deadline: deadline) {
+            bound.value.timer = nil
+            bound.value.receive(.wake)
         })
+    }
+
+    /// Cancels the timer and the request in flight (the spool keeps its notifications; a
+    /// receiver that got it anyway sees the same key again after a restart) and closes the client.
+    func stop() {
+        isStopped = true
+        timer?.task.cancel()
+        request?.cancel()
+        let left = queue.count + (inFlight?.batch.count ?? 0)
+        if left > 0 { log(.notice, "\(left) notification(s) not delivered before shutdown; they stay in the spool") }
+        client.shutdown().whenComplete { [stopped] _ in stopped.succeed() }
     }
 
     // MARK: Start
 
     /// Queues what an earlier run left in the spool, ready at once.
-    mutating func restore() {
+    func restore() {
         let (notifications, unreadable) = spool.load()
         for path in unreadable { log(.error, "unreadable spool file set aside: \(path).unreadable") }
         guard !notifications.isEmpty else { return }
-        let now = ContinuousClock.now
+        let now = NIODeadline.now()
         nextSequence = (notifications.last?.sequence ?? 0) + 1
         for notification in notifications {
             if let dropped = queue.append(Pending(notification: notification, readyAt: now)) {

@@ -1,7 +1,9 @@
+import NIOCore
+
 /// A notification waiting to be sent, and when its group wait ends.
 struct Pending {
     var notification: AlertNotification
-    var readyAt: ContinuousClock.Instant
+    var readyAt: NIODeadline
 }
 
 /// One endpoint's waiting notifications, oldest first, bounded: past its capacity the oldest
@@ -17,7 +19,7 @@ struct DeliveryQueue {
     var isEmpty: Bool { items.isEmpty }
     var count: Int { items.count }
     /// When the oldest notification may go (each later one arrived later).
-    var readyAt: ContinuousClock.Instant? { items.first?.readyAt }
+    var readyAt: NIODeadline? { items.first?.readyAt }
 
     /// Appends `pending`; returns the notification dropped to make room, if one was.
     mutating func append(_ pending: Pending) -> AlertNotification? {

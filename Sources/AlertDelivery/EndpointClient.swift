@@ -25,9 +25,10 @@ final class EndpointClient: Sendable {
     let receiver: ReceiverConfig
     let endpoint: Endpoint
     private let client: HTTPClient
-    private let requestURL: String
+    /// URL and method; each attempt adds headers and body.
+    private let requestTemplate: HTTPClient.Request
 
-    init(receiver: ReceiverConfig, endpoint: Endpoint) throws {
+    init(receiver: ReceiverConfig, endpoint: Endpoint, eventLoopGroup: EventLoopGroup) throws {
         self.receiver = receiver
         self.endpoint = endpoint
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -45,41 +46,51 @@ final class EndpointClient: Sendable {
             timeout: .init(connect: TimeAmount(receiver.connectTimeout), read: TimeAmount(receiver.timeout))
         )
         configuration.httpVersion = .http1Only
-        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        switch receiver.kind {
-        case .webhook, .slack: requestURL = endpoint.url
-        case .alertmanager: requestURL = (endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url) + "/api/v2/alerts"
+        let url = switch receiver.kind {
+        case .webhook, .slack: endpoint.url
+        case .alertmanager: (endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url) + "/api/v2/alerts"
         }
+        do {
+            requestTemplate = try HTTPClient.Request(url: url, method: .POST)
+        } catch {
+            throw ReceiverConfigError(message: "receiver '\(receiver.name)': cannot send to \(endpoint.display): \(error)")
+        }
+        client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
     }
 
-    /// Sends `batch` once.
-    func attempt(_ batch: [AlertNotification]) async -> AttemptOutcome {
+    /// Sends `batch` once, on `eventLoop`: the answer comes back there, and nothing waits for it.
+    func attempt(_ batch: [AlertNotification], on eventLoop: EventLoop) -> (task: HTTPClient.Task<HTTPClient.Response>, outcome: EventLoopFuture<AttemptOutcome>) {
         let now = Date()
         let body = Payload.render(batch, for: receiver, nowMicros: Int64(now.timeIntervalSince1970 * 1_000_000))
-        var request = HTTPClientRequest(url: requestURL)
-        request.method = .POST
-        request.headers = EndpointClient.headers(for: batch, body: body, receiver: receiver, timestamp: Int(now.timeIntervalSince1970))
+        let headers = EndpointClient.headers(for: batch, body: body, receiver: receiver, timestamp: Int(now.timeIntervalSince1970))
+        var request = requestTemplate
+        request.headers = headers
         request.body = .bytes(body)
-        do {
-            let response = try await client.execute(request, timeout: TimeAmount(receiver.timeout))
-            let status = Int(response.status.code)
-            // Read the body whole either way: the connection is reused only after it.
-            let responseBody = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            switch status {
-            case 200..<300: return .delivered
-            case 429: return .retry(.throttled, retryAfter: response.headers.first(name: "retry-after").flatMap(EndpointClient.retryAfter), detail: "HTTP 429")
-            case 500..<600: return .retry(.serverError, retryAfter: response.headers.first(name: "retry-after").flatMap(EndpointClient.retryAfter), detail: "HTTP \(status)")
-            default: return .rejected(status: status, body: String(responseBody.prefix(1024)))
-            }
-        } catch let error as HTTPClientError where EndpointClient.timeouts.contains(error) {
-            return .retry(.timeout, retryAfter: nil, detail: "\(error)")
-        } catch {
+        // Bodies are read whole (the connection is reused only after that), up to a size no
+        // receiver's answer needs.
+        let task = client.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 1 << 20),
+                                  eventLoop: .delegate(on: eventLoop), deadline: .now() + TimeAmount(receiver.timeout))
+        let outcome = task.futureResult.map { response in
+            EndpointClient.outcome(status: Int(response.status.code), headers: response.headers, body: response.body.map { String(buffer: $0) } ?? "")
+        }.recover { error in
+            if let error = error as? HTTPClientError, EndpointClient.timeouts.contains(error) { return .retry(.timeout, retryAfter: nil, detail: "\(error)") }
             return .retry(.network, retryAfter: nil, detail: "\(error)")
+        }.hop(to: eventLoop)
+        return (task, outcome)
+    }
+
+    static func outcome(status: Int, headers: HTTPHeaders, body: String) -> AttemptOutcome {
+        let retryAfter = headers.first(name: "retry-after").flatMap(EndpointClient.retryAfter)
+        switch status {
+        case 200..<300: return .delivered
+        case 429: return .retry(.throttled, retryAfter: retryAfter, detail: "HTTP 429")
+        case 500..<600: return .retry(.serverError, retryAfter: retryAfter, detail: "HTTP \(status)")
+        default: return .rejected(status: status, body: String(body.prefix(1024)))
         }
     }
 
-    func shutdown() async {
-        try? await client.shutdown()
+    func shutdown() -> EventLoopFuture<Void> {
+        client.shutdown()
     }
 
     static let timeouts: [HTTPClientError] = [.deadlineExceeded, .connectTimeout, .readTimeout, .writeTimeout, .tlsHandshakeTimeout]

@@ -1,6 +1,7 @@
 @testable import AlertDelivery
 import AlertRules
 import Foundation
+import NIOCore
 import Testing
 
 /// The parts the delivery loop is made of, one by one.
@@ -13,7 +14,7 @@ struct DeliveryPartsTests {
 
     @Test func aFullQueueDropsTheOldestRepeatFirst() {
         var queue = DeliveryQueue(capacity: 3)
-        let now = ContinuousClock.now
+        let now = NIODeadline.now()
         let a = Events.firing(cluster: "a"), b = Events.firing(cluster: "b"), c = Events.firing(cluster: "c")
         #expect(queue.append(Pending(notification: notification(a, 1), readyAt: now)) == nil)
         #expect(queue.append(Pending(notification: notification(b, 2, repeatIndex: 1), readyAt: now)) == nil)
@@ -27,7 +28,7 @@ struct DeliveryPartsTests {
 
     @Test func aBatchHoldsOneNotificationPerAlert() {
         var queue = DeliveryQueue(capacity: 10)
-        let now = ContinuousClock.now
+        let now = NIODeadline.now()
         let events = [Events.firing(cluster: "a"), Events.firing(cluster: "b"), Events.resolved(cluster: "a"), Events.firing(cluster: "c")]
         for (i, event) in events.enumerated() { _ = queue.append(Pending(notification: notification(event, UInt64(i + 1)), readyAt: now)) }
         #expect(queue.takeBatch(limit: 64).map(\.sequence) == [1, 2, 4])

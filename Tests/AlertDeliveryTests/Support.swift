@@ -56,12 +56,15 @@ final class TestReceiver {
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
     }
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
+    func stop() { stopProcess(process) }
+}
+
+/// SIGKILL, because a child started from one of Dispatch's threads inherits its blocked
+/// signals, SIGTERM among them.
+func stopProcess(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
 }
 
 struct TestFailure: Error, CustomStringConvertible {
