@@ -34,6 +34,7 @@ public final class AlertDispatcher: Sendable {
     ///   - receivers: names must be unique (they name the spool directories).
     ///   - rules: the rules in force, for their repeat intervals.
     ///   - stateDirectory: created if missing.
+    /// Call it from a plain thread or a task, not from a NIO event loop.
     /// - Throws: ``ReceiverConfigError`` for duplicate names or an unreadable CA file; an error
     ///   of the file system if the spool cannot be created.
     public init(receivers: [ReceiverConfig], rules: [AlertRule], stateDirectory: String, logger: Logger) throws {
@@ -93,6 +94,12 @@ public final class AlertDispatcher: Sendable {
         let until = NIODeadline.now() + TimeAmount(deadline)
         for worker in workers { worker.send(.shutdown(deadline: until)) }
         for worker in workers { try? worker.stopped.wait() }
+    }
+
+    /// Without ``shutdown(deadline:)``, the HTTP clients are closed at once here; what was not
+    /// delivered stays in the spool.
+    deinit {
+        shutdown(deadline: .zero)
     }
 
     /// `<name>-<hash of the URL>`: readable, stable across restarts, distinct for each endpoint,

@@ -161,7 +161,8 @@ public enum Authorization: Sendable, Equatable {
 public struct RetryPolicy: Sendable, Equatable {
     /// The wait after the first failure; it doubles with each further one.
     public var initialBackoff: Swift.Duration = .milliseconds(500)
-    public var maxBackoff: Swift.Duration = .seconds(60)
+    /// A receiver back from an outage waits at most this long for the next try.
+    public var maxBackoff: Swift.Duration = .seconds(30)
     /// A `Retry-After` beyond this is cut to it (a receiver asking for a day would stall the queue).
     public var maxRetryAfter: Swift.Duration = .seconds(600)
 

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import ssl
 import threading
 import time
@@ -47,6 +48,11 @@ def signature_ok(headers, body):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # As production servers do: no Nagle delay between the header and body writes.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *_):
         pass
