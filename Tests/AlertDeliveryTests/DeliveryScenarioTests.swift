@@ -6,7 +6,7 @@ import Testing
 /// The figures of issue #6, measured against `Support/receiver.py` on 127.0.0.1. Slow (about
 /// a minute) and so off by default: `Benchmarks/delivery.sh` runs it with
 /// FLAGWATCH_DELIVERY_SCENARIO=1 and keeps its report.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["FLAGWATCH_DELIVERY_SCENARIO"] == "1"), .serialized)
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["FLAGWATCH_DELIVERY_SCENARIO"] == "1"))
 struct DeliveryScenarioTests {
     /// Events for the latency run, one every `spacing`.
     static let latencyEvents = 200
