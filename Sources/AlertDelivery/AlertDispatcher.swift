@@ -43,28 +43,33 @@ public final class AlertDispatcher: Sendable {
             throw ReceiverConfigError(message: "two receivers are named '\(receiver.name)'")
         }
         let repeatIntervals = Dictionary(rules.map { ($0.name, $0.repeatInterval) }, uniquingKeysWith: { first, _ in first })
-        let group = MultiThreadedEventLoopGroup.singleton
-        var workers: [Worker] = []
+        // Everything that can fail comes first: HTTP clients and loops, once made, must be shut down.
+        var endpoints: [(settings: EndpointClient.Settings, spool: Spool, redact: Redactor)] = []
         for receiver in receivers {
             let redact = Redactor(receiver.secrets)
-            if receiver.tls.insecureSkipVerify {
-                logger.warning("receiver '\(receiver.name)': TLS certificates are NOT verified (tls.insecureSkipVerify): anyone on the network path can read and forge its alerts and credentials")
-            }
             for endpoint in receiver.endpoints {
-                let client = try EndpointClient(receiver: receiver, endpoint: endpoint, eventLoopGroup: group)
                 let spool = try Spool(directory: "\(stateDirectory)/spool/\(AlertDispatcher.spoolName(receiver.name, endpoint))")
-                let statistics = StatisticsCell(ReceiverStatistics(receiver: receiver.name, endpoint: endpoint.display))
-                let eventLoop = group.next()
-                // The loop is made on its event loop, and lives there.
-                let loop = try eventLoop.submit {
-                    let loop = DeliveryLoop(eventLoop: eventLoop, client: client, spool: spool, statistics: statistics,
-                                            logger: logger, redact: redact, repeatIntervals: repeatIntervals)
-                    loop.start()
-                    return loop.bound
-                }.wait()
-                workers.append(Worker(loop: loop, eventLoop: eventLoop, statistics: statistics, match: receiver.match,
-                                      stopped: eventLoop.flatSubmit { loop.value.stopped.futureResult }))
+                endpoints.append((try EndpointClient.Settings(receiver, endpoint), spool, redact))
             }
+        }
+        for receiver in receivers where receiver.tls.insecureSkipVerify {
+            logger.warning("receiver '\(receiver.name)': TLS certificates are NOT verified (tls.insecureSkipVerify): anyone on the network path can read and forge its alerts and credentials")
+        }
+        let group = MultiThreadedEventLoopGroup.singleton
+        var workers: [Worker] = []
+        for (settings, spool, redact) in endpoints {
+            let client = EndpointClient(settings, eventLoopGroup: group)
+            let statistics = StatisticsCell(ReceiverStatistics(receiver: settings.receiver.name, endpoint: settings.endpoint.display))
+            let eventLoop = group.next()
+            // The loop is made on its event loop, and lives there.
+            let loop = eventLoop.submit {
+                let loop = DeliveryLoop(eventLoop: eventLoop, client: client, spool: spool, statistics: statistics,
+                                        logger: logger, redact: redact, repeatIntervals: repeatIntervals)
+                loop.start()
+                return loop.bound
+            }
+            workers.append(Worker(loop: try loop.wait(), eventLoop: eventLoop, statistics: statistics, match: settings.receiver.match,
+                                  stopped: loop.flatMap { $0.value.stopped.futureResult }))
         }
         self.workers = workers
     }

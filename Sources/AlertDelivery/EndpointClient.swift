@@ -28,33 +28,48 @@ final class EndpointClient: Sendable {
     /// URL and method; each attempt adds headers and body.
     private let requestTemplate: HTTPClient.Request
 
-    init(receiver: ReceiverConfig, endpoint: Endpoint, eventLoopGroup: EventLoopGroup) throws {
-        self.receiver = receiver
-        self.endpoint = endpoint
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile = receiver.tls.caFile {
+    /// What can fail about an endpoint, checked before any client exists (a client must be shut
+    /// down once made).
+    struct Settings {
+        var receiver: ReceiverConfig
+        var endpoint: Endpoint
+        var tls: TLSConfiguration
+        var request: HTTPClient.Request
+
+        init(_ receiver: ReceiverConfig, _ endpoint: Endpoint) throws(ReceiverConfigError) {
+            self.receiver = receiver
+            self.endpoint = endpoint
+            tls = TLSConfiguration.makeClientConfiguration()
+            if let caFile = receiver.tls.caFile {
+                do {
+                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+                } catch {
+                    throw ReceiverConfigError(message: "receiver '\(receiver.name)': cannot read CA certificates from \(caFile): \(error)")
+                }
+            }
+            if receiver.tls.insecureSkipVerify { tls.certificateVerification = .none }
+            let url = switch receiver.kind {
+            case .webhook, .slack: endpoint.url
+            case .alertmanager: (endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url) + "/api/v2/alerts"
+            }
             do {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+                request = try HTTPClient.Request(url: url, method: .POST)
             } catch {
-                throw ReceiverConfigError(message: "receiver '\(receiver.name)': cannot read CA certificates from \(caFile): \(error)")
+                throw ReceiverConfigError(message: "receiver '\(receiver.name)': cannot send to \(endpoint.display): \(error)")
             }
         }
-        if receiver.tls.insecureSkipVerify { tls.certificateVerification = .none }
+    }
+
+    init(_ settings: Settings, eventLoopGroup: EventLoopGroup) {
+        receiver = settings.receiver
+        endpoint = settings.endpoint
+        requestTemplate = settings.request
         var configuration = HTTPClient.Configuration(
-            tlsConfiguration: tls,
+            tlsConfiguration: settings.tls,
             redirectConfiguration: .disallow,
             timeout: .init(connect: TimeAmount(receiver.connectTimeout), read: TimeAmount(receiver.timeout))
         )
         configuration.httpVersion = .http1Only
-        let url = switch receiver.kind {
-        case .webhook, .slack: endpoint.url
-        case .alertmanager: (endpoint.url.hasSuffix("/") ? String(endpoint.url.dropLast()) : endpoint.url) + "/api/v2/alerts"
-        }
-        do {
-            requestTemplate = try HTTPClient.Request(url: url, method: .POST)
-        } catch {
-            throw ReceiverConfigError(message: "receiver '\(receiver.name)': cannot send to \(endpoint.display): \(error)")
-        }
         client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
     }
 
