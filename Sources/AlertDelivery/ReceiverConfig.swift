@@ -50,13 +50,16 @@ public struct ReceiverConfig: Sendable, Equatable {
     /// not carry a password: credentials go in the rules file's `auth`, read from the environment
     /// or a file.
     public init(webhook url: String, name: String) throws(ReceiverConfigError) {
-        if let problem = Endpoint.problem(url, allowsPassword: false) { throw ReceiverConfigError(message: "--webhook \(url): \(problem)") }
+        if let problem = Endpoint.problem(url, allowsPassword: false) { throw ReceiverConfigError(message: "--webhook \(Endpoint(url).display): \(problem)") }
         self.init(name: name, kind: .webhook, endpoints: [Endpoint(url)])
     }
 
-    /// Every credential, for redaction.
+    /// Every credential, for redaction; a secret URL also by its path and query alone, which
+    /// is where its token is and what an error message may quote.
     var secrets: [String] {
-        var values = endpoints.filter(\.isSecret).map(\.url) + [signingSecret?.value].compactMap { $0 }
+        let urls = endpoints.filter(\.isSecret).map(\.url)
+        let tails = urls.compactMap(URLComponents.init(string:)).flatMap { [$0.percentEncodedPath, $0.percentEncodedQuery].compactMap { $0 } }
+        var values = urls + tails.filter { $0.count > 1 } + [signingSecret?.value].compactMap { $0 }
         switch authorization {
         case .bearer(let token): values.append(token.value)
         case .basic(let user, let password): values += [password.value, Authorization.basicCredentials(user, password)]

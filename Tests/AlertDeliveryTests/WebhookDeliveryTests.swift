@@ -41,6 +41,24 @@ struct WebhookDeliveryTests {
         #expect(directory.files(under: "state/spool").isEmpty, "a delivered notification leaves the spool")
     }
 
+    @Test func slackGetsAMessageAndItsSecretURLIsNeverLogged() async throws {
+        let server = try TestReceiver(in: directory, script: ["500"])
+        let receivers = try ReceiverFile.parse("receivers:\n  - {name: slack, type: slack, urlEnv: SLACK_URL}\n",
+                                               environment: ["SLACK_URL": server.url + "/T000/B000/XXXXSECRET"])
+        var slack = receivers[0]
+        slack.retry.initialBackoff = .milliseconds(50)
+        let dispatcher = try dispatcher([slack])
+        dispatcher.submit(Events.firing())
+        #expect(await eventually { dispatcher.statistics[0].sent == 1 })
+        dispatcher.shutdown(deadline: .seconds(2))
+        let request = try #require(server.requests.last)
+        #expect(request.path == "/hook/T000/B000/XXXXSECRET")
+        #expect(request.json["text"] as? String == "FIRING: UpstreamConnectionFailure on outbound|9080||reviews.default.svc.cluster.local")
+        #expect((request.json["blocks"] as? [Any])?.count == 2)
+        #expect(dispatcher.statistics[0].endpoint == "http://127.0.0.1:\(server.port)/…")
+        #expect(logs.text.contains("HTTP 500") && !logs.text.contains("XXXXSECRET"))
+    }
+
     @Test func serverErrorsAreRetriedWithTheSameKey() async throws {
         let server = try TestReceiver(in: directory, script: ["500", "500", "500"])
         let dispatcher = try dispatcher([.quickWebhook(server.url)])
