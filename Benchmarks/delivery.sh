@@ -3,8 +3,10 @@
 # (Tests/AlertDeliveryTests/Support/receiver.py):
 #   - latency: 200 events one every 20 ms, time from submit() to the receiver reading the
 #     request (both clocks are this machine's);
-#   - outage: the receiver is down for 30 s while alerts fire and resolve, then comes up:
-#     every notification must arrive exactly once per fingerprint and status, none lost;
+#   - outage: the receiver is down for 30 s while alerts fire and resolve, then comes up, its
+#     first answer slower than the 10 s timeout (so one request arrives twice): every
+#     notification must arrive exactly once per fingerprint and status after de-duplication by
+#     Idempotency-Key, none lost;
 #   - ingest: a CPU loop on a plain thread calling submit(), receiver up vs. during the outage.
 # It runs the DeliveryScenarioTests suite, which plain `swift test` skips. About 1.5 minutes
 # after the build. Usage: bash Benchmarks/delivery.sh [SCRATCH_PATH]   (default .build)
