@@ -167,7 +167,7 @@ public enum RuleFile {
         return values
     }
 
-    public static func stringMap(_ node: Node) throws(RuleFileError) -> [String: String] {
+    static func stringMap(_ node: Node) throws(RuleFileError) -> [String: String] {
         guard let mapping = node.mapping else { throw at(node, "expected a mapping of strings") }
         var values: [String: String] = [:]
         for (k, v) in mapping { values[try string(k)] = try string(v) }
@@ -189,7 +189,7 @@ public enum RuleFile {
     }
 
     /// `90`, `90s`, `5m`, `1h`.
-    public static func seconds(_ node: Node, minimum: Int) throws(RuleFileError) -> Int {
+    static func seconds(_ node: Node, minimum: Int) throws(RuleFileError) -> Int {
         guard let text = node.scalar?.string, let value = Duration.seconds(text), value >= minimum else {
             throw at(node, "expected a duration such as 30s, 5m or 1h (at least \(minimum)s)")
         }
