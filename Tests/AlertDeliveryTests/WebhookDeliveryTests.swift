@@ -137,6 +137,7 @@ struct WebhookDeliveryTests {
         for cluster in ["a", "b"] { first.submit(Events.firing(cluster: cluster)) }
         first.submit(Events.resolved(cluster: "a"))
         #expect(await eventually { first.statistics[0].networkErrors >= 1 })
+        #expect(directory.files(under: "state/spool").count == 3, "spooled before the first attempt, so a crash loses nothing")
         first.shutdown(deadline: .milliseconds(300))
         #expect(directory.files(under: "state/spool").count == 3)
 
