@@ -17,7 +17,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Alert delivery and the metrics endpoint only (the engine modules stay free of the HTTP stack).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Format compiler and zero-copy tokenizer: standard library only.
@@ -36,10 +41,26 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogScan"]),
+        // Sends alert events to webhooks, Slack and Alertmanager: queues, retries, spool.
+        .target(
+            name: "AlertDelivery",
+            dependencies: [
+                "AlertRules",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "flagwatch",
             dependencies: [
-                "LogScan", "ScanReports", "LiveTail", "FlagMetrics",
+                "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +72,8 @@ let package = Package(
         .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
         .testTarget(name: "LiveTailTests", dependencies: ["LiveTail"]),
         .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics"]),
+        // Real HTTP servers, TLS and Alertmanager on 127.0.0.1.
+        .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules"], exclude: ["Support"]),
         // Runs the built `flagwatch` binary as a user would.
         .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")]),
     ]

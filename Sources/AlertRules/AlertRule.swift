@@ -58,8 +58,9 @@ public struct AlertRule: Sendable, Equatable {
 }
 
 /// `*` and `?` patterns over key names (cluster names hold `|`, `.`, `:`, no `/` semantics).
-enum Glob {
-    static func matches(_ pattern: String, _ text: String) -> Bool {
+/// Public for alert delivery, whose receivers match rules, severities and clusters the same way.
+public enum Glob {
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
         var pi = 0, ti = 0, star = -1, mark = 0
         while ti < t.count {

@@ -9,6 +9,12 @@ public struct RuleFileError: Error, CustomStringConvertible, Equatable, Sendable
     public var column: Int
 
     public var description: String { line > 0 ? "line \(line), column \(column): \(message)" : message }
+
+    public init(message: String, line: Int, column: Int) {
+        self.message = message
+        self.line = line
+        self.column = column
+    }
 }
 
 /// Reads and writes rules files (YAML).
@@ -134,12 +140,13 @@ public enum RuleFile {
     }
 
     // MARK: Values
+    // Public for the other sections of the same file (alert delivery reads `receivers:`).
 
-    static func at(_ node: Node, _ message: String) -> RuleFileError {
+    public static func at(_ node: Node, _ message: String) -> RuleFileError {
         RuleFileError(message: message, line: (node.mark?.line ?? 0), column: (node.mark?.column ?? 0))
     }
 
-    static func error(from error: YamlError) -> RuleFileError {
+    public static func error(from error: YamlError) -> RuleFileError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return RuleFileError(message: problem, line: mark.line, column: mark.column)
@@ -148,12 +155,12 @@ public enum RuleFile {
         }
     }
 
-    static func string(_ node: Node) throws(RuleFileError) -> String {
+    public static func string(_ node: Node) throws(RuleFileError) -> String {
         guard let value = node.scalar?.string else { throw at(node, "expected a string") }
         return value
     }
 
-    static func strings(_ node: Node) throws(RuleFileError) -> [String] {
+    public static func strings(_ node: Node) throws(RuleFileError) -> [String] {
         guard let items = node.sequence else { throw at(node, "expected a list of strings") }
         var values: [String] = []
         for item in items { values.append(try string(item)) }
@@ -167,7 +174,7 @@ public enum RuleFile {
         return values
     }
 
-    static func integer(_ node: Node) throws(RuleFileError) -> Int {
+    public static func integer(_ node: Node) throws(RuleFileError) -> Int {
         guard let text = node.scalar?.string, let value = Int(text), value >= 0 else {
             throw at(node, "expected a whole number ≥ 0")
         }
@@ -205,12 +212,15 @@ public enum RuleFile {
 
 /// Durations as rules and flags write them.
 public enum Duration {
-    public static func seconds(_ text: String) -> Int? {
-        let units: [(String, Int)] = [("ms", 0), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+    public static func seconds(_ text: String) -> Int? { milliseconds(text).map { $0 / 1000 } }
+
+    /// `250ms`, `2s`, `5m`, `1h`, `1d`; a bare number is seconds.
+    public static func milliseconds(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             guard let value = Int(text.dropLast(suffix.count)), value >= 0 else { return nil }
-            return factor == 0 ? value / 1000 : value * factor
+            return value.multipliedReportingOverflow(by: factor).overflow ? nil : value * factor
         }
-        return Int(text)
+        return Int(text).flatMap { $0 >= 0 && !$0.multipliedReportingOverflow(by: 1000).overflow ? $0 * 1000 : nil }
     }
 }
