@@ -91,6 +91,16 @@ public final class AlertDispatcher: Sendable {
         workers.map(\.statistics.snapshot)
     }
 
+    /// Takes alerts that were firing, and sent, before a restart (their state is in the tail
+    /// checkpoint): they are not sent again as new, only their repeats go on — at once to an
+    /// Alertmanager, which would otherwise resolve them by timeout.
+    public func resume(_ firing: [AlertEvent]) {
+        guard !closed.load(ordering: .acquiring) else { return }
+        for event in firing where event.status == .firing {
+            for worker in workers where worker.match.accepts(event) { worker.send(.resume(event)) }
+        }
+    }
+
     /// Sends what can be sent within `deadline`, leaves the rest in the spool, and closes the
     /// HTTP clients. Blocks the calling thread until then (at most `deadline` and the time to
     /// close connections). A second call returns at once.

@@ -7,6 +7,8 @@ import NIOCore
 /// What one endpoint's delivery is told, in the order it happened.
 enum DeliveryInput: Sendable {
     case event(AlertEvent)
+    /// An alert that was firing, and sent, before a restart: only its repeats are due.
+    case resume(AlertEvent)
     /// A timer went off: a group wait ended, a retry or a repeat is due.
     case wake
     case attempted(AttemptOutcome)
@@ -101,6 +103,13 @@ final class DeliveryLoop {
                 firing[notification.fingerprint] = nil
             }
             enqueue(notification, readyAt: now + TimeAmount(receiver.groupWait))
+        case .resume(let event):
+            let notification = AlertNotification(event, sequence: 0)
+            let every = repeatEvery(event.rule)
+            // Alertmanager forgets an alert not re-sent within its resolve timeout: remind it at
+            // once. Other receivers heard of it before the restart.
+            let first = receiver.kind == .alertmanager ? NIODeadline.now() : NIODeadline.now() + every
+            firing[notification.fingerprint] = Firing(notification: notification, nextAt: first, every: every)
         case .wake:
             break
         case .attempted(let outcome):

@@ -56,6 +56,19 @@ public struct LiveEvaluator {
         }
     }
 
+    /// Alerts firing now as firing events (their peak counts), for receivers to take over
+    /// after a restart.
+    public func firingEvents(naming name: (UInt32) -> String) -> [AlertEvent] {
+        tracks.sorted { $0.key < $1.key }.flatMap { key, keyTracks in
+            zip(rules, keyTracks).compactMap { rule, track -> AlertEvent? in
+                guard case .firing(let since, _) = track.phase else { return nil }
+                let count = track.peakCount
+                let requests = track.peakRatio > 0 ? Int((Double(count) / track.peakRatio).rounded()) : 0
+                return AlertEvent(status: .firing, rule: rule, cluster: name(key), count: count, requests: requests, startsAt: since, endsAt: nil)
+            }
+        }
+    }
+
     /// Swaps in new rules. A rule that keeps its name and definition keeps its state (an alert
     /// firing under it stays firing and is not sent again); changed or new rules start fresh.
     public mutating func replaceRules(_ newRules: [AlertRule]) {

@@ -102,6 +102,8 @@ public final class SnapshotBoard: Sendable {
 public enum TailOutput {
     /// Alerts starting or ending, in the order they happened.
     case alerts([AlertEvent])
+    /// Alerts firing, and sent, before a restart (restored from the checkpoint): not new.
+    case resumed([AlertEvent])
     /// A problem that does not stop following (diagnostics, to stderr).
     case warning(String)
 }
@@ -224,6 +226,10 @@ public final class TailEngine: FollowerDelegate {
     /// once a second. Standard input followed alone also ends the run when it ends.
     public func run(wake: Int32, afterEachPass: () -> Bool) {
         wallAtClock = TailEngine.wallSeconds()
+        if let groupKey {
+            let firing = evaluator.firingEvents { groupKey.interner.string(for: $0) }
+            if !firing.isEmpty { output(.resumed(firing)) }
+        }
         while true {
             let now = TailEngine.wallSeconds()
             follower.pass(now: now)

@@ -16,7 +16,9 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             let rules = try RulesArgument.load(file)
-            print("\(file): \(rules.count) rule\(rules.count == 1 ? "" : "s") OK (\(rules.map(\.name).joined(separator: ", ")))")
+            let receivers = try DeliveryArguments.receivers(webhooks: [], rulesFile: file)
+            print("\(file): \(rules.count) rule\(rules.count == 1 ? "" : "s") OK (\(rules.map(\.name).joined(separator: ", ")))"
+                + (receivers.isEmpty ? "" : "; \(receivers.count) receiver\(receivers.count == 1 ? "" : "s") OK (\(receivers.map(\.name).joined(separator: ", ")))"))
         }
     }
 

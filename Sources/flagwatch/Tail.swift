@@ -1,3 +1,4 @@
+import AlertDelivery
 import AlertRules
 import ArgumentParser
 import FlagMetrics
@@ -57,6 +58,9 @@ struct Tail: ParsableCommand {
         valueName: "address"))
     var metricsListen: String?
 
+    @Option(help: "Also send alerts to this URL as generic JSON webhooks, shaped like Alertmanager's (repeatable). Other receivers: 'receivers:' in the rules file.")
+    var webhook: [String] = []
+
     func validate() throws {
         if let metricsListen, ListenAddress(metricsListen) == nil {
             throw ValidationError("--metrics-listen: '\(metricsListen)' is not HOST:PORT, :PORT or PORT")
@@ -89,11 +93,17 @@ struct Tail: ParsableCommand {
         let diagnostics = StandardError()
         let printer = AlertPrinter(style: alerts)
         let signals = SignalPipe(signals: [SIGINT, SIGTERM, SIGHUP])
+        let receivers = try DeliveryArguments.receivers(webhooks: webhook, rulesFile: reading.rules)
+        let dispatcher: AlertDispatcher?
         let engine: TailEngine
         do {
+            dispatcher = try DeliveryArguments.dispatcher(receivers, rules: options.rules, stateDirectory: options.stateDirectory, diagnostics: diagnostics)
             engine = try TailEngine(options: options) { output in
                 switch output {
-                case .alerts(let events): printer.print(events)
+                case .alerts(let events):
+                    printer.print(events)
+                    events.forEach { dispatcher?.submit($0) }
+                case .resumed(let events): dispatcher?.resume(events)
                 case .warning(let message): diagnostics.write("flagwatch: \(Terminal.sanitized(message))")
                 }
             }
@@ -101,10 +111,12 @@ struct Tail: ParsableCommand {
             diagnostics.write("flagwatch: error: \(error)")
             throw ExitCode(2)
         }
+        // Sends what it can within a few seconds; the rest waits in the spool for the next run.
+        defer { dispatcher?.shutdown(deadline: .seconds(5)) }
         var server: MetricsServer?
         if let listen {
             do {
-                server = try MetricsEndpoint.serve(engine.published, on: listen)
+                server = try MetricsEndpoint.serve(engine.published, on: listen) { DeliveryArguments.notificationSeries(dispatcher) }
             } catch {
                 diagnostics.write("flagwatch: error: --metrics-listen \(listen): \(error)")
                 throw ExitCode(2)

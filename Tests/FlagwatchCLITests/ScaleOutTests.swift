@@ -41,9 +41,11 @@ struct ScaleOutTests {    static let repository: URL = {
             return process
         }
 
+        /// SIGKILL: a child of the test runner may inherit SIGTERM blocked (Python does not
+        /// unblock it), and nothing here needs a graceful end.
         deinit {
             for process in all where process.isRunning {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
         }
