@@ -12,6 +12,10 @@ where lines are appended):
             150 000; the final report must count exactly the lines written
   restart   1 000 000 lines with rename rotation while flagwatch is killed with SIGKILL at
             random points and restarted; the total over all runs must equal the lines written
+  delivery  tail with --webhook to a recording receiver on 127.0.0.1 while a writer appends
+            100 000 lines/s with a new spike every second: 20 s normal, the receiver down 30 s,
+            then up; every alert event flagwatch printed must reach the receiver exactly once
+            (after de-duplication by Idempotency-Key), and ingest must not slow down
 
 copytruncate's own window: lines written between flagwatch's last read and the truncate are
 lost to any follower (they are only in the copy). Like logrotate, which runs at some instant
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -240,10 +245,103 @@ def restart(binary, folder, total, kills):
            f"{kills} times; counted over all runs {counted:,} {'MET (exact)' if counted == total else 'MISSED'}")
 
 
+SPIKY_WRITER = r'''
+import sys, time
+path, rate, seconds, template = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+out = open(path, "ab", buffering=0)
+start = time.time()
+written = spike = 0
+while time.time() - start < seconds:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z"
+    block = template.replace("STAMP", stamp).replace("CLUSTER", "outbound|80||steady.svc.cluster.local").replace("FLAGS", "-")
+    out.write(block.encode() * 1000)
+    written += 1000
+    if written % rate == 0:
+        spike += 1
+        bad = template.replace("STAMP", stamp).replace("CLUSTER", f"outbound|80||spike-{spike}.svc.cluster.local").replace("FLAGS", "UF")
+        out.write(bad.encode() * 10)
+        written += 10
+    delay = start + written / rate - time.time()
+    if delay > 0:
+        time.sleep(delay)
+print(written, spike)
+'''
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def delivery(binary, folder, normal=20, outage=30, after=20, rate=100_000):
+    receiver_script = os.path.join(ROOT, "Tests/AlertDeliveryTests/Support/receiver.py")
+    port = free_port()
+    received = os.path.join(folder, "received.jsonl")
+
+    def start_receiver():
+        return subprocess.Popen([sys.executable, receiver_script, "--log", received, "--port-file", os.path.join(folder, "port"),
+                                 "--port", str(port), "--lifetime", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    receiver = start_receiver()
+    with open(os.path.join(folder, "rules.yaml"), "w") as f:
+        f.write("rules:\n  - name: UF\n    flags: [UF]\n    window: 5s\n    minCount: 5\n    minRatio: 0.001\n")
+    log = os.path.join(folder, "access.log")
+    open(log, "w").close()
+    tail = Tail(binary, folder, ["--state-dir", "state", "--alerts", "json", "--rules", "rules.yaml", "--stats-interval", "1",
+                                 "--webhook", f"http://127.0.0.1:{port}/hook", log])
+    tail.wait_ready()
+    template = istio_line(0, cluster="CLUSTER", flags="FLAGS", stamp="STAMP")
+    total = normal + outage + after
+    writer = subprocess.Popen([sys.executable, "-c", SPIKY_WRITER, log, str(rate), str(total), template], stdout=subprocess.PIPE, text=True)
+    time.sleep(normal)
+    cpu_normal = tail.cpu_seconds()
+    receiver.kill()
+    receiver.wait()
+    down_at = time.time()
+    time.sleep(outage)
+    cpu_outage = tail.cpu_seconds() - cpu_normal
+    receiver = start_receiver()
+    up_at = time.time()
+    writer.wait()
+    # Backoff is capped at 30 s: give the queue that long, and the last resolutions their window.
+    time.sleep(45)
+    tail.stop()
+    receiver.kill()
+    events = [json.loads(line) for _, line in tail.lines]
+    emitted = {(e["fingerprint"], e["status"], e["startsAt"]) for e in events}
+    seen_keys, arrivals = set(), {}
+    retried_requests = 0
+    for line in open(received):
+        request = json.loads(line)
+        key = request["headers"].get("idempotency-key")
+        if key in seen_keys:
+            retried_requests += 1
+            continue
+        seen_keys.add(key)
+        for alert in json.loads(request["body"]).get("alerts", []):
+            ident = (alert["fingerprint"], alert["status"], alert["startsAt"])
+            arrivals[ident] = arrivals.get(ident, 0) + 1
+    missing = emitted - set(arrivals)
+    twice = [k for k, n in arrivals.items() if n > 1 and k in emitted]
+    stats = [line for line in open(tail.err.name) if "flagwatch: stats" in line]
+    records = [int(re.search(r"records=(\d+)", line).group(1)) for line in stats]
+    per_second = [b - a for a, b in zip(records, records[1:])]
+    normal_rate = statistics.mean(per_second[2:normal - 1])
+    outage_rate = statistics.mean(per_second[normal + 1:normal + outage - 1])
+    ok = not missing and not twice and abs(outage_rate / normal_rate - 1) <= 0.10
+    report(f"delivery: {len(emitted)} alert events printed ({sum(1 for e in events if e['status'] == 'firing')} firing), receiver down "
+           f"{up_at - down_at:.0f} s: missing {len(missing)}, delivered twice {len(twice)} (requests repeated under a seen key: "
+           f"{retried_requests}); ingest {normal_rate:,.0f} lines/s normal, {outage_rate:,.0f} during the outage "
+           f"({outage_rate / normal_rate * 100:.0f}%), flagwatch CPU {cpu_normal / normal * 100:.0f}% / {cpu_outage / outage * 100:.0f}% "
+           f"{'MET' if ok else 'MISSED'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/flagwatch"))
-    parser.add_argument("--only", nargs="*", default=["latency", "ingest", "rotation", "restart"])
+    parser.add_argument("--only", nargs="*", default=["latency", "ingest", "rotation", "restart", "delivery"])
     parser.add_argument("--rate", type=int, default=250_000)
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()
@@ -260,6 +358,8 @@ def main():
                 rotation(binary, folder, 2_000_000)
             elif section == "restart":
                 restart(binary, folder, 1_000_000, 6)
+            elif section == "delivery":
+                delivery(binary, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
