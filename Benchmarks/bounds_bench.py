@@ -15,18 +15,16 @@ Sections:
             space is back (needs root for `mount`; skipped otherwise)
 Writes Benchmarks/results/bounds-latest.txt.
 """
-import argparse
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tail_bench import Tail, istio_line, report, RESULTS, HERE, ROOT, wait_for_records  # noqa: E402
+from tail_bench import Tail, istio_line, report, run_sections, wait_for_records  # noqa: E402
 
 
 def envoy_line(n, authority):
@@ -154,21 +152,8 @@ def privilege(binary, folder):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/flagwatch"))
-    parser.add_argument("--only", nargs="*", default=["flood", "files", "privilege", "diskfull"])
-    args = parser.parse_args()
-    binary = os.path.abspath(args.binary)
-    report(f"# bounds_bench {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, {binary}")
-    for section in args.only:
-        folder = tempfile.mkdtemp(prefix=f"bounds-{section}-")
-        try:
-            {"flood": flood, "files": files, "privilege": privilege, "diskfull": diskfull}[section](binary, folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "bounds-latest.txt"), "w") as f:
-        f.write("\n".join(RESULTS) + "\n")
+    run_sections(__doc__, "bounds", {"flood": flood, "files": files, "privilege": privilege, "diskfull": diskfull},
+                 ["flood", "files", "privilege", "diskfull"])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 Sections (each starts its own flagwatch in a scratch folder, and a separate writer process
 where lines are appended):
   latency   a breaching line appended -> its alert line on flagwatch's stdout (for: 0)
-  ingest    a writer process appending at --rate lines/s for --seconds; flagwatch's lag
+  ingest    a writer process appending 250 000 lines/s for 15 s; flagwatch's lag
             (bytes behind, from --stats-interval 1) must not grow; then idle CPU over 20 s
   rotation  2 000 000 numbered lines, rename rotation every 100 000 and copytruncate every
             150 000; the final report must count exactly the lines written
@@ -338,33 +338,35 @@ def delivery(binary, folder, normal=20, outage=30, after=20, rate=100_000):
            f"{'MET' if ok else 'MISSED'}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run_sections(description, name, sections, default):
+    """The scripts' common driver: --binary and --only, one scratch folder per section,
+    results written to Benchmarks/results/NAME-latest.txt."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/flagwatch"))
-    parser.add_argument("--only", nargs="*", default=["latency", "ingest", "rotation", "restart", "delivery"])
-    parser.add_argument("--rate", type=int, default=250_000)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--only", nargs="*", default=default)
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
-    report(f"# tail_bench {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, {binary}")
+    report(f"# {name}_bench {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, {binary}")
     for section in args.only:
-        folder = tempfile.mkdtemp(prefix=f"tail-bench-{section}-")
+        folder = tempfile.mkdtemp(prefix=f"{name}-bench-{section}-")
         try:
-            if section == "latency":
-                latency(binary, folder, 300)
-            elif section == "ingest":
-                ingest(binary, folder, args.rate, args.seconds)
-            elif section == "rotation":
-                rotation(binary, folder, 2_000_000)
-            elif section == "restart":
-                restart(binary, folder, 1_000_000, 6)
-            elif section == "delivery":
-                delivery(binary, folder)
+            sections[section](binary, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "tail-latest.txt"), "w") as f:
+    with open(os.path.join(HERE, "results", f"{name}-latest.txt"), "w") as f:
         f.write("\n".join(RESULTS) + "\n")
+
+
+def main():
+    sections = {
+        "latency": lambda binary, folder: latency(binary, folder, 300),
+        "ingest": lambda binary, folder: ingest(binary, folder, 250_000, 15),
+        "rotation": lambda binary, folder: rotation(binary, folder, 2_000_000),
+        "restart": lambda binary, folder: restart(binary, folder, 1_000_000, 6),
+        "delivery": delivery,
+    }
+    run_sections(__doc__, "tail", sections, list(sections))
 
 
 if __name__ == "__main__":

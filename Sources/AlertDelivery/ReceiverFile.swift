@@ -26,15 +26,7 @@ public enum ReceiverFile {
     /// The receivers in `yaml`; none when it has no `receivers:` key. Secrets are read from
     /// `environment` and from files (a file's trailing newline is not part of its secret).
     public static func parse(_ yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(RuleFileError) -> [ReceiverConfig] {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw RuleFile.error(from: error)
-        } catch {
-            throw RuleFileError(message: "\(error)", line: 0, column: 0)
-        }
-        guard let list = root?.mapping?["receivers"] else { return [] }
+        guard let list = try RuleFile.compose(yaml)?.mapping?["receivers"] else { return [] }
         guard let items = list.sequence else { throw RuleFile.at(list, "'receivers' must be a list") }
         let reader = SecretReader(environment: environment)
         var receivers: [ReceiverConfig] = []

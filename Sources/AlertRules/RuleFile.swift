@@ -34,14 +34,7 @@ public struct RuleFileError: Error, CustomStringConvertible, Equatable, Sendable
 /// ```
 public enum RuleFile {
     public static func parse(_ yaml: String) throws(RuleFileError) -> [AlertRule] {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw RuleFile.error(from: error)
-        } catch {
-            throw RuleFileError(message: "\(error)", line: 0, column: 0)
-        }
+        let root = try compose(yaml)
         guard let root, let mapping = root.mapping else {
             throw RuleFileError(message: "expected a mapping with a 'rules' list", line: 1, column: 1)
         }
@@ -58,6 +51,17 @@ public enum RuleFile {
         }
         if rules.isEmpty { throw at(list, "'rules' is empty") }
         return rules
+    }
+
+    /// The YAML node tree of a rules file, errors with line and column.
+    public static func compose(_ yaml: String) throws(RuleFileError) -> Node? {
+        do {
+            return try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw RuleFile.error(from: error)
+        } catch {
+            throw RuleFileError(message: "\(error)", line: 0, column: 0)
+        }
     }
 
     static func parseRule(_ node: Node) throws(RuleFileError) -> AlertRule {
@@ -146,7 +150,7 @@ public enum RuleFile {
         RuleFileError(message: message, line: (node.mark?.line ?? 0), column: (node.mark?.column ?? 0))
     }
 
-    public static func error(from error: YamlError) -> RuleFileError {
+    static func error(from error: YamlError) -> RuleFileError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return RuleFileError(message: problem, line: mark.line, column: mark.column)
