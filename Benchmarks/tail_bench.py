@@ -251,12 +251,14 @@ path, rate, seconds, template = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]
 out = open(path, "ab", buffering=0)
 start = time.time()
 written = spike = 0
+next_spike = rate  # one spike cluster per second of writing
 while time.time() - start < seconds:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z"
     block = template.replace("STAMP", stamp).replace("CLUSTER", "outbound|80||steady.svc.cluster.local").replace("FLAGS", "-")
     out.write(block.encode() * 1000)
     written += 1000
-    if written % rate == 0:
+    if written >= next_spike:
+        next_spike += rate
         spike += 1
         bad = template.replace("STAMP", stamp).replace("CLUSTER", f"outbound|80||spike-{spike}.svc.cluster.local").replace("FLAGS", "UF")
         out.write(bad.encode() * 10)
