@@ -171,8 +171,8 @@ struct HostileContentTests {
         Self.expectTerminalSafe(Data(text.utf8), "the page's text", allowed: [0x0A])
     }
 
-    /// Error messages quote what they reject (a format string, a rules file) and `rules check`
-    /// lists names from the file: shown by the same rule as log text.
+    /// Error messages quote what they reject (a format string, a rules file, a file name) and
+    /// `rules check` lists names from the file: shown by the same rule as log text.
     @Test func usageErrorsAndRuleNamesAreNeutralised() throws {
         let directory = try Hostile.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -191,6 +191,15 @@ struct HostileContentTests {
         let bad = try Hostile.run(["rules", "check", rules.path])
         #expect(bad.status == 64)
         Self.expectTerminalSafe(bad.stderr, "a rules file error")
+
+        // File names are chosen by whoever writes the log folder.
+        let named = directory.appendingPathComponent("evil\u{1B}[2J\u{202E}.log")
+        try Data("garbage\n".utf8).write(to: named)
+        let files = try Hostile.run(["scan", "--show-malformed", "1", named.path, directory.appendingPathComponent("gone\u{1B}]0;t\u{07}.log").path])
+        #expect(files.status == 2)
+        Self.expectTerminalSafe(files.stdout, "the table")
+        Self.expectTerminalSafe(files.stderr, "errors naming files")
+        #expect(files.stderrText.contains(#"evil\x1B[2J\u{202E}.log:1: "#) && files.stderrText.contains(#"gone\x1B]0;t\x07.log"#), "\(files.stderrText)")
     }
 
     /// `tail` with `--alerts text` and a webhook receiver, then `--alerts json` and a scrape of
