@@ -141,6 +141,37 @@ struct ExtremeInputTests {
         print("JSON nested 100 000 deep (--format \(format)): peak RSS \(Self.mebibytes(allowed.peakMiB)) MiB, \(String(format: "%.2f", allowed.seconds)) s")
     }
 
+    /// 2 000 distinct 30 KB authorities (a client can send 60 KB of headers) cost about what
+    /// 2 000 short ones do: keys are cut at 512 bytes, so the key cap bounds their memory and
+    /// the report's size. (Before the cut: 10 000 such names of 60 KB took 2.4 GB.)
+    @Test func distinctLongNamesCostWhatShortOnesDo() throws {
+        let directory = try Hostile.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var peaks: [Double] = []
+        for length in [8, 30_000] {
+            let log = directory.appendingPathComponent("names-\(length).log")
+            try Data().write(to: log)
+            let handle = try FileHandle(forWritingTo: log)
+            let padding = String(repeating: "a", count: length)
+            for block in 0..<20 {
+                let lines = (block * 100..<(block + 1) * 100).map {
+                    Self.record($0).replacingOccurrences(of: "\"x:80\"", with: "\"\($0)\(padding):80\"")
+                }
+                try handle.write(contentsOf: Data(lines.joined().utf8))
+            }
+            try handle.close()
+            let run = try Hostile.run(["scan", "--group-by", "authority", "--threads", "1", "--output", "json", log.path])
+            #expect(!run.timedOut && run.status == 0, "\(run.stderrText)")
+            let report = try Self.report(run)
+            let names = (report["clusters"] as? [[String: Any]] ?? []).compactMap { $0["cluster"] as? String }
+            #expect(names.count == 2000 && names.allSatisfy { $0.utf8.count <= 515 })
+            #expect(run.stdout.count < 2_000_000, "\(run.stdout.count) bytes of report")
+            peaks.append(run.peakMiB)
+        }
+        #expect(peaks[1] - peaks[0] < 24, "\(peaks) MiB")
+        print("2 000 names of 8 / 30 000 bytes: peak RSS \(peaks.map(Self.mebibytes)) MiB")
+    }
+
     /// `tail` reading a 100 MB line appended to a followed file: counted once as too long,
     /// memory bounded by the line limit, and it keeps following.
     @Test func tailSkipsAHundredMegabyteLine() throws {
