@@ -12,10 +12,9 @@ struct ExtremeInputTests {
     /// build's baseline is about 20 MiB.
     static let boundMiB = 64.0
 
-    /// An Istio line that is a record: `n` in its path, cluster `c`.
+    /// An Istio record with a UF flag, numbered `n` (`TailFixture.line` at a fixed time).
     static func record(_ n: Int, cluster: String = "outbound|80||ok.svc") -> String {
-        "[2026-06-28T15:04:\(String(format: "%02d", n % 60)).000Z] \"GET /\(n) HTTP/1.1\" 503 UF - - \"-\" 0 91 1 - \"-\" \"curl/8\" "
-            + "\"id\" \"x:80\" \"10.0.0.1:80\" \(cluster) - 10.96.0.1:80 10.0.0.2:40000 - default\n"
+        TailFixture.line(n, cluster: cluster, flags: "UF", code: 503, at: Date(timeIntervalSince1970: 1_780_000_000 + Double(n)))
     }
 
     /// Writes `count` bytes of `byte` to `handle` in 1 MiB blocks.
@@ -97,18 +96,22 @@ struct ExtremeInputTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = directory.appendingPathComponent("nul.log")
         var bytes = Array(Self.record(0).utf8)
+        // Records: a NUL in the cluster, invalid UTF-8 in every field; both read as bytes.
         bytes += Array(Self.record(1, cluster: "outbound|80||a\u{0}b").utf8)
-        bytes += Array(Self.record(2).utf8).map { $0 == UInt8(ascii: "\"") ? 0 : $0 }
-        bytes += Array(Self.record(3).utf8).map { $0 == UInt8(ascii: "o") ? 0xFF : $0 == UInt8(ascii: "x") ? 0xC3 : $0 }
+        bytes += Array(Self.record(2).utf8).map { $0 == UInt8(ascii: "o") ? 0xFF : $0 == UInt8(ascii: "t") ? 0xC3 : $0 }
+        // Malformed: every quote a NUL; then 1 MiB of NULs, over the line limit.
+        bytes += Array(Self.record(3).utf8).map { $0 == UInt8(ascii: "\"") ? 0 : $0 }
         bytes += [UInt8](repeating: 0, count: 1 << 20) + [10]
         bytes += Array(Self.record(4).utf8)
         try Data(bytes).write(to: log)
-        let run = try Hostile.run(["scan", "--output", "json", log.path])
+        let run = try Hostile.run(["scan", "--output", "json", "--show-malformed", "2", log.path])
         #expect(!run.timedOut && run.status == 0, "\(run.stderrText)")
         let report = try Self.report(run)
         #expect(report["lines"] as? Int == 6)
-        #expect(report["records"] as? Int == 4, "the NUL and the invalid UTF-8 are read as bytes of their fields")
+        #expect(report["records"] as? Int == 4)
+        #expect(report["malformed"] as? Int == 2)
         #expect((report["malformedByReason"] as? [String: Int])?["line-too-long"] == 1)
+        #expect(Hostile.terminalHazards(run.stderr).isEmpty, "the NULs are shown as \\x00 in the samples")
         let clusters = (report["clusters"] as? [[String: Any]] ?? []).compactMap { $0["cluster"] as? String }
         #expect(clusters.contains("outbound|80||a\u{0}b"))
         #expect(clusters.contains { $0.contains("\u{FFFD}") })
@@ -155,7 +158,7 @@ struct ExtremeInputTests {
             let padding = String(repeating: "a", count: length)
             for block in 0..<20 {
                 let lines = (block * 100..<(block + 1) * 100).map {
-                    Self.record($0).replacingOccurrences(of: "\"x:80\"", with: "\"\($0)\(padding):80\"")
+                    Self.record($0).replacingOccurrences(of: "\"httpbin:8000\"", with: "\"\($0)\(padding):80\"")
                 }
                 try handle.write(contentsOf: Data(lines.joined().utf8))
             }
