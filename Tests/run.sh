@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in zlib1g-dev libisal-dev isal gzip python3 chromium openssl prometheus prometheus-alertmanager; do
+for pkg in zlib1g-dev libisal-dev isal gzip python3 chromium openssl prometheus prometheus-alertmanager time; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

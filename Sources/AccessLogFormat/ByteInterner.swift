@@ -21,6 +21,7 @@ public final class ByteInterner {
         var count = 0
         var spanCapacity: Int
         var limit = Int(UInt32.max - 2)
+        var maxKeyLength = Int.max
     }
 
     private let storage = UnsafeMutablePointer<Storage>.allocate(capacity: 1)
@@ -34,6 +35,13 @@ public final class ByteInterner {
     }
     /// What `intern` returns for a new key once `limit` keys are held.
     public static let overflow = UInt32.max - 1
+    /// Longest key kept whole, in bytes. A longer one is cut at a character boundary before
+    /// it and marked with "…" (keys that agree up to the cut are one key), so that what the
+    /// keys cost stays bounded by `limit` times this, whatever names a log holds.
+    public var maxKeyLength: Int {
+        get { storage.pointee.maxKeyLength }
+        set { storage.pointee.maxKeyLength = newValue }
+    }
 
     public init(capacity: Int = 1024) {
         var size = 16
@@ -56,6 +64,24 @@ public final class ByteInterner {
     /// The id of `key`, adding it when new (or `overflow` when `limit` keys are held).
     @inline(__always)
     public func intern(_ key: UnsafeRawBufferPointer) -> UInt32 {
+        key.count > storage.pointee.maxKeyLength ? internCut(key) : internWhole(key)
+    }
+
+    /// `key` cut to `maxKeyLength` bytes, back to where a UTF-8 sequence starts, plus "…".
+    private func internCut(_ key: UnsafeRawBufferPointer) -> UInt32 {
+        var end = storage.pointee.maxKeyLength
+        // A continuation byte (10xxxxxx) after the cut belongs to a character the cut splits.
+        var steps = 0
+        while end > 0, steps < 3, key[end] & 0xC0 == 0x80 {
+            end -= 1
+            steps += 1
+        }
+        let cut = Array(UnsafeRawBufferPointer(rebasing: key[..<end])) + Array("…".utf8)
+        return cut.withUnsafeBytes { internWhole($0) }
+    }
+
+    @inline(__always)
+    private func internWhole(_ key: UnsafeRawBufferPointer) -> UInt32 {
         let hash = ByteInterner.hash(key)
         let slots = storage.pointee.slots, mask = storage.pointee.mask
         var index = Int(truncatingIfNeeded: hash) & mask

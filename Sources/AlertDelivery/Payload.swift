@@ -109,7 +109,9 @@ struct SlackMessage: Encodable {
     static let shownAlerts = 40
 
     init(_ batch: [AlertNotification]) {
-        text = batch.count == 1 ? SlackMessage.headline(batch[0]) : SlackMessage.summary(batch)
+        // `text` is mrkdwn too (the notification and the fallback): a cluster named `<!channel>`
+        // must not mention the channel, nor `<https://…|…>` make a link.
+        text = batch.count == 1 ? SlackMessage.escape(SlackMessage.headline(batch[0])) : SlackMessage.summary(batch)
         blocks = [Block(type: "header", text: Text(type: "plain_text", text: String(SlackMessage.summary(batch).prefix(150))))]
         for notification in batch.prefix(SlackMessage.shownAlerts) {
             blocks.append(Block(type: "section", text: Text(type: "mrkdwn", text: SlackMessage.section(notification))))

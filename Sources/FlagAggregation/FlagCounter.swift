@@ -65,8 +65,18 @@ public final class FlagCounter {
     /// Extension codes, interned; counts by `key << 32 | code`.
     private let extensionCodes = ByteInterner(capacity: 16)
     private var extensionCounts: [UInt64: Int] = [:]
+    /// Distinct extension codes counted by name. Envoy has about 40 flags and extensions add a
+    /// few; past this (a broken or hostile log) codes count under `otherExtensionCode`, so
+    /// memory stays bounded.
+    public static let maxExtensionCodes = 256
+    public static let otherExtensionCode = "__other__"
+    private let otherCode: UInt32
 
-    public init() { storage.initialize(to: Storage()) }
+    public init() {
+        storage.initialize(to: Storage())
+        otherCode = extensionCodes.intern(FlagCounter.otherExtensionCode)
+        extensionCodes.limit = FlagCounter.maxExtensionCodes + 1
+    }
 
     deinit {
         storage.pointee.requests.deallocate()
@@ -88,7 +98,8 @@ public final class FlagCounter {
             bits &= bits &- 1
         }
         for i in 0..<Int(record.unknownFlagCount) {
-            let code = extensionCodes.intern(tokenizer.unknownFlag(i))
+            var code = extensionCodes.intern(tokenizer.unknownFlag(i))
+            if code == ByteInterner.overflow { code = otherCode }
             extensionCounts[UInt64(id) << 32 | UInt64(code), default: 0] &+= 1
         }
     }

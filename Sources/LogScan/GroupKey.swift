@@ -12,6 +12,10 @@ public struct GroupKey {
     let other: UInt32
     static let missingName = "-"
     static let otherName = "__other__"
+    /// Bytes of a key kept (see `ByteInterner.maxKeyLength`): far above any real cluster,
+    /// authority (a host name is at most 253 bytes), host or route name, and small enough that
+    /// the key cap bounds memory, checkpoints and scrapes whatever length clients send.
+    public static let maxKeyLength = 512
 
     /// Makes `tokenizer` intern `kind` and caps its distinct keys at `maxKeys`.
     public init(kind: FieldKind, tokenizer: LineTokenizer, maxKeys: Int) {
@@ -21,6 +25,7 @@ public struct GroupKey {
         missing = interner.intern(GroupKey.missingName)
         other = interner.intern(GroupKey.otherName)
         interner.limit = max(maxKeys, 2)
+        interner.maxKeyLength = GroupKey.maxKeyLength
     }
 
     /// The key id of `record`; counts in `overflowed` a record whose key did not fit the cap.

@@ -31,7 +31,11 @@ public func newlineAlignedRanges(path: String, size: Int64, parts: Int) throws -
             }
             guard count >= 0 else { throw SourceError.system(path, "read failed") }
             guard count > 0 else { break search }
-            if let newline = scratch[..<count].firstIndex(of: UInt8(ascii: "\n")) {
+            // memchr: a split point inside a long (or hostile, 100 MB) line is searched to its end.
+            let newline = scratch.withUnsafeBytes { bytes in
+                memchr(bytes.baseAddress!, Int32(UInt8(ascii: "\n")), count).map { $0 - UnsafeMutableRawPointer(mutating: bytes.baseAddress!) }
+            }
+            if let newline {
                 split = offset + Int64(newline) + 1
                 break search
             }

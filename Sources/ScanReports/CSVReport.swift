@@ -15,13 +15,16 @@ public enum CSVReport {
         return out
     }
 
-    /// Quotes a value that holds a comma, quote or line break, doubling its quotes. A value
-    /// starting with `=`, `+`, `-` or `@` is prefixed with `'` so spreadsheets do not run it
-    /// as a formula (cluster names come from untrusted logs); a lone "-" is left as it is.
+    /// One cell. Cluster names come from untrusted logs, and CSV is opened in spreadsheets and
+    /// printed with `cat`, so a value is first shown as on the terminal (`Terminal.sanitized`:
+    /// control and bidirectional characters as `\xNN`, `\u{…}`; JSON keeps the exact bytes).
+    /// A value starting with `=`, `+`, `-` or `@` is prefixed with `'` so spreadsheets do not
+    /// run it as a formula; a lone "-" is left as it is. Then RFC 4180: a value holding a
+    /// comma or quote is quoted, its quotes doubled (line breaks are `\x0D`, `\x0A` by now).
     static func field(_ value: String) -> String {
-        var value = value
+        var value = Terminal.sanitized(value)
         if value.count > 1, let first = value.first, "=+-@".contains(first) { value = "'" + value }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        guard value.contains(where: { $0 == "," || $0 == "\"" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

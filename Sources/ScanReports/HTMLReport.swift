@@ -33,48 +33,24 @@ public enum HTMLReport {
     // MARK: - Escaping
 
     /// Text safe in HTML text and in quoted attribute values, in HTML and in SVG. It escapes
-    /// `& < > " '`. Control characters become `\xNN`, as in the terminal table. Bidirectional
-    /// controls become `\u{…}`, so that a name cannot reorder the text around it. A name
-    /// longer than `limit` is cut, and the cut is marked.
+    /// `& < > " '`; control and bidirectional characters are shown as on the terminal
+    /// (`Terminal.visible`: `\xNN`, `\u{…}`), so that a name cannot reorder the text around
+    /// it. A name longer than `limit` is cut, and the cut is marked.
     public static func escaped(_ text: String, limit: Int? = nil) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 8)
-        var shown = 0
-        var total = 0
-        for scalar in text.unicodeScalars {
-            total += 1
-            if let limit, shown >= limit { continue }
-            shown += 1
+        Terminal.rendered(text, limit: limit) { (scalar: Unicode.Scalar) -> String? in
             switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                let v = scalar.value
-                if v < 0x20 || v == 0x7F || (0x80..<0xA0).contains(v) {
-                    out += "\\x" + hex(v, digits: 2)
-                } else if (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F
-                    || v == 0x061C || v == 0xFEFF
-                {
-                    out += "\\u{" + hex(v, digits: 4) + "}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&#39;"
+            default: nil
             }
         }
-        if total > shown { out += "… (\(total - shown) more characters)" }
-        return out
     }
 
     /// A key (cluster, authority…) as shown: escaped and cut to `maxNameLength`.
     static func name(_ text: String) -> String { escaped(text, limit: maxNameLength) }
-
-    static func hex(_ value: UInt32, digits: Int) -> String {
-        let text = String(value, radix: 16, uppercase: true)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
-    }
 
     // MARK: - Numbers and times
 

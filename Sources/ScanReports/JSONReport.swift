@@ -91,11 +91,12 @@ public struct JSONReport: Encodable {
         }
     }
 
-    /// Pretty JSON with sorted keys, so equal scans give byte-identical reports.
+    /// Pretty JSON with sorted keys, so equal scans give byte-identical reports; safe to print
+    /// on a terminal (`Terminal.escapingJSON`).
     public func rendered() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings and integers cannot fail.
-        return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
+        return Terminal.escapingJSON(String(decoding: try! encoder.encode(self), as: UTF8.self)) + "\n"
     }
 }

@@ -7,6 +7,8 @@ import LogScan
 public struct TableReport {
     public var top: Int?
     public var colour: Bool
+    /// Characters of a key shown: one hostile name must not widen every row of the table.
+    static let maxKeyLength = 200
 
     public init(top: Int? = nil, colour: Bool) {
         self.top = top
@@ -35,8 +37,9 @@ public struct TableReport {
         for (key, totals) in shown {
             let failed = totals.upstreamFailures
             let ratio = totals.requests > 0 ? Double(failed) / Double(totals.requests) : 0
-            let flags = TableReport.orderedFlags(totals.flags).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            rows.append([Terminal.sanitized(key), String(totals.requests), String(failed), TableReport.percent(ratio), flags])
+            // Extension flags are counted by the name the log gives them.
+            let flags = TableReport.orderedFlags(totals.flags).map { "\(Terminal.sanitized($0.key))=\($0.value)" }.joined(separator: " ")
+            rows.append([TableReport.shown(key), String(totals.requests), String(failed), TableReport.percent(ratio), flags])
             severities.append(ratio)
         }
         let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -50,7 +53,7 @@ public struct TableReport {
         if shown.count < ranked.count { out += "… \(ranked.count - shown.count) more (--top)\n" }
         var summary = "\(result.records) records, \(result.malformed) malformed"
         if result.outsideTimeRange > 0 { summary += ", \(result.outsideTimeRange) outside --since/--until" }
-        summary += "; format \(result.format); grouped by \(result.groupBy.groupName)"
+        summary += "; format \(Terminal.sanitized(result.format)); grouped by \(result.groupBy.groupName)"
         out += summary + "\n"
         out += sparklines(result, rules: rules)
         return out
@@ -58,7 +61,9 @@ public struct TableReport {
 
     /// One line per spiking (cluster, rule): flagged records per minute over the scanned range.
     func sparklines(_ result: ScanResult, rules: [AlertRule]) -> String {
-        let pairs = Set(result.spikes.map { "\($0.cluster)\u{0}\($0.rule)" }).sorted()
+        // Pairs, not joined strings: a cluster name may hold any character, NUL included.
+        struct Pair: Hashable { var cluster: String, rule: String }
+        let pairs = Set(result.spikes.map { Pair(cluster: $0.cluster, rule: $0.rule) }).sorted { ($0.cluster, $0.rule) < ($1.cluster, $1.rule) }
         guard !pairs.isEmpty else { return "" }
         let ranges = result.series.values.compactMap(\.bucketRange)
         guard let first = ranges.map(\.lowerBound).min(), let last = ranges.map(\.upperBound).max() else { return "" }
@@ -71,10 +76,8 @@ public struct TableReport {
         let endMicros = (last + 1) * Int64(result.resolutionSeconds) * 1_000_000
         var out = "\nspikes (\(result.spikes.count)), flagged records per \(minutesPerCell == 1 ? "minute" : "\(minutesPerCell) minutes"), "
             + "\(RFC3339.string(micros: startMicros)) to \(RFC3339.string(micros: endMicros)):\n"
-        let width = pairs.map { $0.split(separator: "\u{0}").first.map { Terminal.sanitized(String($0)).count } ?? 0 }.max() ?? 0
-        for pair in pairs {
-            let parts = pair.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
-            let (cluster, rule) = (parts[0], parts[1])
+        let width = pairs.map { TableReport.shown($0.cluster).count }.max() ?? 0
+        for (cluster, rule) in pairs.map({ ($0.cluster, $0.rule) }) {
             guard let lane = rules.firstIndex(where: { $0.name == rule }).map({ $0 + 1 }), let series = result.series[cluster] else { continue }
             var counts = Array(repeating: 0, count: cells)
             for bucket in first...last {
@@ -83,12 +86,15 @@ public struct TableReport {
             }
             let episodes = result.spikes.filter { $0.cluster == cluster && $0.rule == rule }.count
             let flags = rules[lane - 1].flagCodes.joined(separator: ",")
-            let line = Terminal.sanitized(cluster).padding(toLength: width) + "  " + TableReport.sparkline(counts)
+            let line = TableReport.shown(cluster).padding(toLength: width) + "  " + TableReport.sparkline(counts)
                 + "  \(flags) max \(counts.max() ?? 0)/cell, \(episodes) episode\(episodes == 1 ? "" : "s")"
             out += paint(line, "31") + "\n"
         }
         return out
     }
+
+    /// A key as the table shows it: neutralised and cut.
+    static func shown(_ key: String) -> String { Terminal.sanitized(key, limit: maxKeyLength) }
 
     static func sparkline(_ values: [Int]) -> String {
         let bars = Array("▁▂▃▄▅▆▇█")
@@ -123,24 +129,4 @@ public struct TableReport {
 extension String {
     func padding(toLength length: Int) -> String { self + String(repeating: " ", count: max(0, length - count)) }
     func leftPadding(toLength length: Int) -> String { String(repeating: " ", count: max(0, length - count)) + self }
-}
-
-/// Log content is written by clients: it must not act on the terminal.
-public enum Terminal {
-    /// Control characters (ESC included) shown as `\xNN`, so no escape sequence reaches the screen.
-    public static func sanitized(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
-                out += "\\x" + String(scalar.value, radix: 16, uppercase: true).leftPadding(toLength: 2).replacingSpaces()
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-}
-
-private extension String {
-    func replacingSpaces() -> String { String(map { $0 == " " ? "0" : $0 }) }
 }

@@ -33,7 +33,7 @@ enum DeliveryArguments {
                            diagnostics: StandardError) throws -> AlertDispatcher?
     {
         guard !receivers.isEmpty else { return nil }
-        let logger = Logger(label: "flagwatch.delivery") { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "flagwatch.delivery") { DiagnosticLogHandler(label: $0) }
         let spool = stateDirectory ?? NSTemporaryDirectory() + "flagwatch-spool-\(getpid())"
         if stateDirectory == nil {
             diagnostics.write("flagwatch: no state directory: undelivered notifications are spooled in \(spool) and not kept across restarts")
@@ -56,5 +56,24 @@ enum DeliveryArguments {
                             labels: [("receiver", receiver), ("result", $0.key)], value: Double($0.value))
             }
         }
+    }
+}
+
+/// Delivery logs on standard error, as `StandardError` lines: they quote cluster names (from
+/// the log) and receivers' response bodies, which must not act on the terminal either.
+struct DiagnosticLogHandler: LogHandler {
+    let label: String
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        StandardError().write("\(RFC3339.string(micros: now)) \(event.level) \(label):\(fields) \(event.message)")
     }
 }

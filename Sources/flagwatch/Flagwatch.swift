@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Flagwatch: ParsableCommand {
@@ -7,4 +8,21 @@ struct Flagwatch: ParsableCommand {
         abstract: "Spot failing upstreams in Envoy and Istio access logs, from their response flags.",
         subcommands: [Scan.self, Tail.self, Rules.self]
     )
+
+    /// ArgumentParser's `main`, except that error messages go out through `StandardError`:
+    /// they can quote a rules file, a format string or a path, which are shown by the
+    /// terminal rule like every other diagnostic.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            // Help and clean exits print as ArgumentParser prints them.
+            guard code != .success else { exit(withError: error) }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { StandardError().write(message, keepingLineBreaks: true) }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import AlertRules
 import ArgumentParser
 import Foundation
+import ScanReports
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +18,9 @@ struct Rules: ParsableCommand {
         func run() throws {
             let rules = try RulesArgument.load(file)
             let receivers = try DeliveryArguments.receivers(webhooks: [], rulesFile: file)
-            print("\(file): \(rules.count) rule\(rules.count == 1 ? "" : "s") OK (\(rules.map(\.name).joined(separator: ", ")))"
-                + (receivers.isEmpty ? "" : "; \(receivers.count) receiver\(receivers.count == 1 ? "" : "s") OK (\(receivers.map(\.name).joined(separator: ", ")))"))
+            // Names come from the file: shown by the terminal rule, like diagnostics.
+            print(Terminal.sanitized("\(file): \(rules.count) rule\(rules.count == 1 ? "" : "s") OK (\(rules.map(\.name).joined(separator: ", ")))"
+                + (receivers.isEmpty ? "" : "; \(receivers.count) receiver\(receivers.count == 1 ? "" : "s") OK (\(receivers.map(\.name).joined(separator: ", ")))")))
         }
     }
 

@@ -83,13 +83,13 @@ struct Scan: ParsableCommand {
             diagnostics.write("flagwatch: format auto-detected: \(formats.isEmpty ? "none" : formats.joined(separator: ", "))")
         }
         for sample in result.malformedSamples {
-            diagnostics.write("\(sample.path):\(sample.line): \(sample.reason.name): \(Terminal.sanitized(sample.text))")
+            diagnostics.write("\(sample.path):\(sample.line): \(sample.reason.name): \(sample.text)")
         }
-        for failed in result.failedInputs { diagnostics.write("flagwatch: error: \(Terminal.sanitized(failed.error!))") }
+        for failed in result.failedInputs { diagnostics.write("flagwatch: error: \(failed.error!)") }
 
         let report: String
         if alerts {
-            report = result.alertEvents.map { $0.jsonLine + "\n" }.joined()
+            report = result.alertEvents.map { Terminal.escapingJSON($0.jsonLine) + "\n" }.joined()
         } else {
             report = render(result, options: options)
         }
@@ -150,7 +150,12 @@ enum TimeArgument {
     }
 }
 
-/// Diagnostics go to standard error, one line each.
+/// Diagnostics go to standard error, one line each. They quote log lines, file names, rules
+/// and receivers' answers, so every line is shown by the terminal rule (`Terminal.sanitized`):
+/// no control character, escape sequence or bidirectional control reaches the screen, and a
+/// quoted line break cannot forge another diagnostic.
 struct StandardError {
-    func write(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    func write(_ line: String, keepingLineBreaks: Bool = false) {
+        FileHandle.standardError.write(Data((Terminal.sanitized(line, keepingLineBreaks: keepingLineBreaks) + "\n").utf8))
+    }
 }

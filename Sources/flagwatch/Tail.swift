@@ -104,7 +104,7 @@ struct Tail: ParsableCommand {
                     printer.print(events)
                     events.forEach { dispatcher?.submit($0) }
                 case .resumed(let events): dispatcher?.resume(events)
-                case .warning(let message): diagnostics.write("flagwatch: \(Terminal.sanitized(message))")
+                case .warning(let message): diagnostics.write("flagwatch: \(message)")
                 }
             }
         } catch {
@@ -188,7 +188,7 @@ struct AlertPrinter {
     func print(_ events: [AlertEvent]) {
         var text = ""
         for event in events {
-            text += (style == .json ? event.jsonLine : line(event)) + "\n"
+            text += (style == .json ? Terminal.escapingJSON(event.jsonLine) : line(event)) + "\n"
         }
         FileHandle.standardOutput.write(Data(text.utf8))
     }
@@ -200,7 +200,8 @@ struct AlertPrinter {
         let painted = colour ? (firing ? "\u{1B}[1;31m\(status)\u{1B}[0m" : "\u{1B}[32m\(status)\u{1B}[0m") : status
         let time = RFC3339.string(micros: firing ? event.startsAt : event.endsAt ?? event.startsAt)
         let percent = String(format: "%.1f%%", event.ratio * 100)
-        var text = "\(time) \(painted) \(event.rule) cluster=\(Terminal.sanitized(event.cluster)) \(event.flags.joined(separator: ",")) "
+        // The cluster and the summary (which quotes it) come from the log; names from the rules file.
+        var text = "\(time) \(painted) \(Terminal.sanitized(event.rule)) cluster=\(Terminal.sanitized(event.cluster)) \(event.flags.joined(separator: ",")) "
             + "\(event.count)/\(event.requests) (\(percent)) in \(event.window)s"
         if let summary = event.annotations["summary"] { text += ": " + Terminal.sanitized(summary) }
         return text

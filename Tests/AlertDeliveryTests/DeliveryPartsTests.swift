@@ -111,7 +111,8 @@ struct DeliveryPartsTests {
         event.annotations = ["summary": "42 UF on a<b>&c"]
         let body = Payload.render([notification(event, 1)], for: receiver, nowMicros: 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
-        #expect(json["text"] as? String == "FIRING: UpstreamConnectionFailure on a<b>&c")
+        // Slack reads `text` as mrkdwn: a name's < > & are shown, never a mention or a link.
+        #expect(json["text"] as? String == "FIRING: UpstreamConnectionFailure on a&lt;b&gt;&amp;c")
         let blocks = try #require(json["blocks"] as? [[String: Any]])
         let section = try #require((blocks[1]["text"] as? [String: String])?["text"])
         #expect(section.contains("a&lt;b&gt;&amp;c") && section.contains("42 UF of 336 requests (12.5%) in 60s"))

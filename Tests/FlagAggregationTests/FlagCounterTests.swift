@@ -43,6 +43,16 @@ struct FlagCounterTests {
         #expect(totals.keys["a"]?.flags == ["XYZ": 2, "UF": 2])
     }
 
+    /// A log with endless distinct codes (broken or hostile) cannot grow the counter without end.
+    @Test func extensionCodesPastTheCapCountTogether() {
+        let codes = (0..<(FlagCounter.maxExtensionCodes + 44)).map { "X\($0)" }
+        let totals = Self.count(codes.map { Self.line(flags: $0, cluster: "a") })
+        let flags = totals.keys["a"]?.flags ?? [:]
+        #expect(flags.count == FlagCounter.maxExtensionCodes + 1)
+        #expect(flags[FlagCounter.otherExtensionCode] == 44)
+        #expect(flags.values.reduce(0, +) == codes.count)
+    }
+
     @Test func mergingIsAdditiveAndOrderFree() {
         let a = Self.count([Self.line(flags: "UF", cluster: "x"), Self.line(flags: "-", cluster: "y")])
         let b = Self.count([Self.line(flags: "UH", cluster: "x")])

@@ -12,6 +12,10 @@ struct HTMLReportTests {
     static let hostileSpiking = "outbound|80||<script>alert(1)</script>\"q'&amp;.evil"
     /// A cluster on one appended line: a tag that would run code as an attribute or in SVG.
     static let hostileLine = "outbound|81||<script>alert(1)</script>'\"><img/src=x/onerror=alert(2)><svg/onload=alert(3)>.x"
+    /// Terminal and bidirectional controls, a NUL, a closing tag of the chart, then invalid UTF-8
+    /// (0xFF 0xC3, read as two U+FFFD) and more characters than the page shows of a name.
+    static let hostileControls: [UInt8] = Array("outbound|82||\u{1B}[2J\u{1B}]0;t\u{07}\u{202E}</svg></div><b>bold\u{0}".utf8) + [0xFF, 0xC3]
+        + Array(String(repeating: "y", count: 400).utf8)
 
     struct Rendered: Sendable {
         var result: ScanResult
@@ -27,13 +31,12 @@ struct HTMLReportTests {
              "--spike", "\(reviews):UF,URX:300:120:0.6",
              "--spike", "\(hostileSpiking):UH:100:60:0.9"],
             in: directory, name: "spiky.log")
-        let hostile = """
-            [2026-06-28T15:04:00.000Z] "GET /x HTTP/1.1" 503 UF upstream_reset_before_response_started{connection_failure} - "-" 0 91 1 - "-" "curl/8.5.0" "0d7a2c1e-1111-2222-3333-444455556666" "x:81" "10.0.0.1:81" \(hostileLine) - 10.96.0.1:81 10.0.0.2:40000 - default
-
-            """
         let handle = try FileHandle(forWritingTo: log)
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data(hostile.utf8))
+        for cluster in [Array(hostileLine.utf8), hostileControls] {
+            let head = #"[2026-06-28T15:04:00.000Z] "GET /x HTTP/1.1" 503 UF upstream_reset_before_response_started{connection_failure} - "-" 0 91 1 - "-" "curl/8.5.0" "0d7a2c1e-1111-2222-3333-444455556666" "x:81" "10.0.0.1:81" "#
+            try handle.write(contentsOf: Data(head.utf8) + Data(cluster) + Data(" - 10.96.0.1:81 10.0.0.2:40000 - default\n".utf8))
+        }
         try handle.close()
         let options = ScanOptions()
         let result = ScanEngine.scan([log.path], options: options)
@@ -58,6 +61,7 @@ struct HTMLReportTests {
         #expect(clusters.contains(Self.reviews))
         #expect(clusters.contains(Self.hostileSpiking))
         #expect(result.totals.keys[Self.hostileLine]?.requests == 1)
+        #expect(result.totals.keys[String(decoding: Self.hostileControls, as: UTF8.self)]?.requests == 1)
     }
 
     @Test func pageHasNoScriptAndNothingExternal() throws {
@@ -261,5 +265,9 @@ struct HTMLReportTests {
         // The hostile names come back as text.
         #expect(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(dom.contains("&lt;img/src=x/onerror=alert(2)&gt;"))
+        // Controls come back visible, never raw; the closing tags in a name closed nothing.
+        #expect(dom.contains(#"outbound|82||\x1B[2J\x1B]0;t\x07\u{202E}&lt;/svg&gt;&lt;/div&gt;&lt;b&gt;bold\x00"# + "\u{FFFD}\u{FFFD}yyy"))
+        #expect(!dom.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" || $0 == "\u{202E}" })
+        #expect(!markup.contains("<b>bold"))
     }
 }

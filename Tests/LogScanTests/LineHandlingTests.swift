@@ -55,6 +55,22 @@ struct LineHandlingTests {
         #expect(result.records == 4998)
     }
 
+    /// Keys longer than `GroupKey.maxKeyLength` bytes are cut at a character boundary and
+    /// marked; names that agree up to the cut are one key. Shorter keys are untouched.
+    @Test func overlongKeysAreCutAndMarked() throws {
+        let cluster = "outbound|80||api.default.svc.cluster.local"
+        // 3-byte characters from byte 13 on: the cut at 512 falls inside one (13 + 3 × 166 = 511).
+        let wide = "outbound|80||" + String(repeating: "集", count: 400)
+        let cut = "outbound|80||" + String(repeating: "集", count: 166) + "…"
+        // The cut name itself (as a checkpoint saves it) is the same key again.
+        let lines = [Self.line] + [wide, wide + "a", wide + "b", cut].map { Self.line.replacingOccurrences(of: cluster, with: $0) }
+        let result = try scan(lines.joined(separator: "\n") + "\n")
+        #expect(result.records == 5)
+        #expect(result.totals.keys[cut]?.requests == 4)
+        #expect(result.totals.keys[cluster]?.requests == 1)
+        #expect(result.totals.keys.keys.allSatisfy { $0.utf8.count <= GroupKey.maxKeyLength + 3 && !$0.contains("\u{FFFD}") })
+    }
+
     @Test func timeRangeKeepsOnlyRecordsInside() throws {
         let early = Self.line.replacingOccurrences(of: "14:15:24.881", with: "10:00:00.000")
         let late = Self.line.replacingOccurrences(of: "14:15:24.881", with: "18:00:00.000")
