@@ -140,7 +140,7 @@ struct HTMLReportTests {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let empty = directory.appendingPathComponent("empty.log")
-        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty.path, contents: Data())
         let result = ScanEngine.scan([empty.path], options: ScanOptions())
         for rules in [AlertRule.defaults, []] {
             let html = HTMLReport.render(result, rules: rules)
@@ -182,8 +182,8 @@ struct HTMLReportTests {
         let profile = scratch.appendingPathComponent("profile")
         let stdoutFile = scratch.appendingPathComponent("stdout")
         let stderrFile = scratch.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         let browserArguments = [chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                                 "--no-first-run", "--hide-scrollbars", "--user-data-dir=\(profile.path)"] + arguments
         let process = Process()

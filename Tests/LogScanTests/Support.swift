@@ -26,7 +26,7 @@ enum Fixtures {
         if let environment { process.environment = environment }
         // Standard error goes to a file, so that a full pipe cannot block the program.
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorFile) }
         let out = Pipe(), input = Pipe()
         process.standardOutput = out
