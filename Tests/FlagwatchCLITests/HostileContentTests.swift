@@ -256,19 +256,8 @@ struct HostileContentTests {
     /// format says (`\\`, `\"`, `\n`), reads every name back.
     static func checkExposition(_ metrics: Data, names: [String]) throws {
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
-            let promtool = Process()
-            promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-            promtool.arguments = ["check", "metrics"]
-            let input = Pipe(), output = Pipe()
-            promtool.standardInput = input
-            promtool.standardOutput = output
-            promtool.standardError = output
-            try promtool.run()
-            input.fileHandleForWriting.write(metrics)
-            try input.fileHandleForWriting.close()
-            let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            promtool.waitUntilExit()
-            #expect(promtool.terminationStatus == 0, "\(said)")
+            let promtool = try Hostile.tool("/usr/bin/promtool", ["check", "metrics"], stdin: metrics)
+            #expect(promtool.status == 0, "\(String(decoding: promtool.output + promtool.errors, as: UTF8.self))")
         }
         let labels = try Hostile.python(#"""
             import json, re, sys

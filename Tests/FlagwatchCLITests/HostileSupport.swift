@@ -105,9 +105,16 @@ enum Hostile {
     /// Runs `python3 -c SCRIPT ARGS…` and returns its standard output; the test fails when
     /// Python does.
     static func python(_ script: String, _ arguments: [String] = [], stdin: Data = Data()) throws -> String {
+        let (status, said, complaint) = try tool("/usr/bin/env", ["python3", "-c", script] + arguments, stdin: stdin)
+        try #require(status == 0, "python3: \(String(decoding: complaint, as: UTF8.self))")
+        return String(decoding: said, as: UTF8.self)
+    }
+
+    /// Runs a program with `stdin` as its input: its exit status, standard output and error.
+    static func tool(_ path: String, _ arguments: [String], stdin: Data = Data()) throws -> (status: Int32, output: Data, errors: Data) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
         let input = Pipe(), output = Pipe(), errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -119,8 +126,7 @@ enum Hostile {
         let said = output.fileHandleForReading.readDataToEndOfFile()
         let complaint = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3: \(String(decoding: complaint, as: UTF8.self))")
-        return String(decoding: said, as: UTF8.self)
+        return (process.terminationStatus, said, complaint)
     }
 
     /// A JSON value printed by Python (ASCII-only, as `json.dumps` writes it), read back.
