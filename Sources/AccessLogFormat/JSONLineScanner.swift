@@ -6,7 +6,7 @@
 extension LineTokenizer {
     @inline(__always)
     func executeJSON(_ plan: LinePlan, _ keys: JSONKeys, _ base: UnsafeRawPointer, end: Int, internMask: UInt32,
-                     _ record: inout AccessRecord, _ prefixLength: inout Int) -> MalformedReason?
+                     _ record: inout AccessRecord, _ prefixLength: inout Int, _ kindsPresent: inout UInt32) -> MalformedReason?
     {
         // Collectors may put a prefix before the object, as with text lines.
         let open = ByteSearch.first(UInt8(ascii: "{"), in: base, from: 0, end: min(end, 512))
@@ -58,6 +58,7 @@ extension LineTokenizer {
                 {
                     return failure
                 }
+                kindsPresent |= 1 << kind.rawValue
             }
             p = skipSpace(base, p, end)
             guard p < end else { return .invalidJSON }

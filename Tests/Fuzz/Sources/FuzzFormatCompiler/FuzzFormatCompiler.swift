@@ -56,22 +56,22 @@ func checkRecord(_ tokenizer: LineTokenizer, _ plan: LinePlan, _ line: UnsafeRaw
     let start = line.baseAddress!, end = start + line.count
     func inside(_ bytes: UnsafeRawBufferPointer, _ what: String) {
         guard let b = bytes.baseAddress else { return }
-        precondition(bytes.count >= 0 && b >= start && b + bytes.count <= end, "\(what): range outside the line")
+        check(bytes.count >= 0 && b >= start && b + bytes.count <= end, "\(what): range outside the line")
     }
     for kind in FieldKind.allCases {
         guard let value = tokenizer.value(of: kind) else {
-            precondition(!plan.hasField(kind), "no value for \(kind), which the format has")
+            check(!plan.hasField(kind), "no value for \(kind), which the format has")
             continue
         }
         inside(value, "\(kind)")
     }
     let record = tokenizer.record
-    precondition((0...line.count).contains(tokenizer.prefixLength), "prefix longer than the line")
-    precondition(record.responseCode < 1000, "response code \(record.responseCode)")
+    check((0...line.count).contains(tokenizer.prefixLength), "prefix longer than the line")
+    check(record.responseCode < 1000, "response code \(record.responseCode)")
     for i in 0..<Int(record.unknownFlagCount) { inside(tokenizer.unknownFlag(i), "extension flag \(i)") }
     let id = record.cluster
     if id != AccessRecord.noKey, id != ByteInterner.overflow {
-        precondition(Int(id) < tokenizer.clusters.count, "cluster id \(id) past \(tokenizer.clusters.count) keys")
+        check(Int(id) < tokenizer.clusters.count, "cluster id \(id) past \(tokenizer.clusters.count) keys")
     }
 }
 
@@ -93,11 +93,11 @@ public func fuzzFormatCompiler(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     do {
         elements = try FormatStringParser.parse(format)
     } catch {
-        precondition(error.column >= 1 && error.column <= format.unicodeScalars.count + 1, "error column \(error.column)")
+        check(error.column >= 1 && error.column <= format.unicodeScalars.count + 1, "error column \(error.column)")
         _ = error.description
         do {
             _ = try LinePlan(formatString: format)
-            preconditionFailure("LinePlan compiled a format the parser rejects")
+            fatalError("LinePlan compiled a format the parser rejects")
         } catch {}
         return 0
     }
@@ -105,7 +105,7 @@ public func fuzzFormatCompiler(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     do {
         plan = try LinePlan(formatString: format)
     } catch {
-        precondition(error.column >= 1 && error.column <= format.unicodeScalars.count + 1, "error column \(error.column)")
+        check(error.column >= 1 && error.column <= format.unicodeScalars.count + 1, "error column \(error.column)")
         _ = error.description
         return 0
     }
@@ -115,16 +115,16 @@ public func fuzzFormatCompiler(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     do {
         again = try FormatStringParser.parse(rendered)
     } catch {
-        preconditionFailure("re-rendered format \(rendered.debugDescription) fails: \(error)")
+        fatalError("re-rendered format \(rendered.debugDescription) fails: \(error)")
     }
-    precondition(withoutColumns(again) == withoutColumns(elements), "re-rendered format parses differently")
+    check(withoutColumns(again) == withoutColumns(elements), "re-rendered format parses differently")
     let replan: LinePlan
     do {
         replan = try LinePlan(formatString: rendered)
     } catch {
-        preconditionFailure("re-rendered format \(rendered.debugDescription) does not compile: \(error)")
+        fatalError("re-rendered format \(rendered.debugDescription) does not compile: \(error)")
     }
-    precondition(replan.fieldKinds == plan.fieldKinds, "re-rendered format compiles to other fields")
+    check(replan.fieldKinds == plan.fieldKinds, "re-rendered format compiles to other fields")
 
     let tokenizer = LineTokenizer(internedKeys: [.upstreamCluster])
     tokenize(sampleLine(elements), tokenizer, plan)
@@ -135,4 +135,9 @@ public func fuzzFormatCompiler(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
         start = end + 1
     }
     return 0
+}
+
+/// `precondition` that prints its message in release builds too (libFuzzer builds are -O).
+func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError(message()) }
 }

@@ -40,18 +40,18 @@ func decode(_ compressed: UnsafeRawBufferPointer, chunk: Int, bufferSize: Int, l
             // Sticky: the next read fails the same way.
             do {
                 _ = try source.read(into: buffer)
-                preconditionFailure("a read after \(error) succeeded")
+                fatalError("a read after \(error) succeeded")
             } catch let again as SourceError {
-                precondition(again == error, "error changed from \(error) to \(again)")
+                check(again == error, "error changed from \(error) to \(again)")
             } catch {
-                preconditionFailure("unexpected error type \(error)")
+                fatalError("unexpected error type \(error)")
             }
             _ = error.description
             return (output, error)
         } catch {
-            preconditionFailure("unexpected error type \(error)")
+            fatalError("unexpected error type \(error)")
         }
-        precondition((0...bufferSize).contains(count), "read returned \(count) into \(bufferSize) bytes")
+        check((0...bufferSize).contains(count), "read returned \(count) into \(bufferSize) bytes")
         if count == 0 { break }
         output += UnsafeRawBufferPointer(rebasing: buffer[..<count])
     }
@@ -72,11 +72,16 @@ public func fuzzGzipReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let first = decode(compressed, chunk: chunk, bufferSize: bufferSize, limit: limit)
     let second = decode(compressed, chunk: 1 << 20, bufferSize: 64 << 10, limit: limit)
     let common = min(first.output.count, second.output.count)
-    precondition(first.output[..<common] == second.output[..<common], "output depends on read sizes")
+    check(first.output[..<common] == second.output[..<common], "output depends on read sizes")
     if first.output.count < limit, second.output.count < limit {
-        precondition(first.output.count == second.output.count, "output length depends on read sizes: \(first.output.count) vs \(second.output.count)")
-        precondition((first.error == nil) == (second.error == nil),
+        check(first.output.count == second.output.count, "output length depends on read sizes: \(first.output.count) vs \(second.output.count)")
+        check((first.error == nil) == (second.error == nil),
                      "failure depends on read sizes: \(String(describing: first.error)) vs \(String(describing: second.error))")
     }
     return 0
+}
+
+/// `precondition` that prints its message in release builds too (libFuzzer builds are -O).
+func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError(message()) }
 }

@@ -13,26 +13,26 @@ func checkRecord(_ tokenizer: LineTokenizer, _ plan: LinePlan, _ line: UnsafeRaw
     let start = line.baseAddress!, end = start + line.count
     func inside(_ bytes: UnsafeRawBufferPointer, _ what: String) {
         guard let b = bytes.baseAddress else { return }
-        precondition(bytes.count >= 0 && b >= start && b + bytes.count <= end, "\(what): range outside the line")
+        check(bytes.count >= 0 && b >= start && b + bytes.count <= end, "\(what): range outside the line")
     }
     for kind in FieldKind.allCases {
         guard let value = tokenizer.value(of: kind) else { continue }
-        precondition(plan.hasField(kind), "a value for \(kind), which the format lacks")
+        check(plan.hasField(kind), "a value for \(kind), which the format lacks")
         inside(value, "\(kind)")
     }
     let record = tokenizer.record
-    precondition((0...line.count).contains(tokenizer.prefixLength), "prefix longer than the line")
-    precondition(record.responseCode < 1000, "response code \(record.responseCode)")
-    precondition(record.unknownFlagCount <= 8, "too many extension flags")
+    check((0...line.count).contains(tokenizer.prefixLength), "prefix longer than the line")
+    check(record.responseCode < 1000, "response code \(record.responseCode)")
+    check(record.unknownFlagCount <= 8, "too many extension flags")
     for i in 0..<Int(record.unknownFlagCount) { inside(tokenizer.unknownFlag(i), "extension flag \(i)") }
     for value in [record.bytesReceived, record.bytesSent, record.durationMillis, record.upstreamServiceMillis] {
-        precondition(value >= AccessRecord.missing, "negative count \(value)")
+        check(value >= AccessRecord.missing, "negative count \(value)")
     }
     for kind in [FieldKind.upstreamCluster, .authority, .upstreamHost, .route] {
         let id = record.key(kind)
         guard id != AccessRecord.noKey, id != ByteInterner.overflow else { continue }
         let interner = tokenizer.interner(for: kind)!
-        precondition(Int(id) < interner.count, "\(kind) id \(id) past \(interner.count) keys")
+        check(Int(id) < interner.count, "\(kind) id \(id) past \(interner.count) keys")
         _ = interner.string(for: id)
     }
 }
@@ -83,4 +83,9 @@ public func fuzzJSONTokenizer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         }
     }
     return 0
+}
+
+/// `precondition` that prints its message in release builds too (libFuzzer builds are -O).
+func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError(message()) }
 }

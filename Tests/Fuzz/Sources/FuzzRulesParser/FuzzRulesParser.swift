@@ -18,9 +18,9 @@ public func fuzzRulesParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let rendered = RuleFile.render(rules)
     do {
         let again = try RuleFile.parse(rendered)
-        precondition(again == rules, "rendered rules parse to other rules:\n\(rendered)")
+        check(again == rules, "rendered rules parse to other rules:\n\(rendered)")
     } catch {
-        preconditionFailure("rendered rules do not parse (\(error)):\n\(rendered)")
+        fatalError("rendered rules do not parse (\(error)):\n\(rendered)")
     }
     for rule in rules {
         for key in ["outbound|8080||payments.default.svc.cluster.local", "BlackHoleCluster", "", "-"] + rule.include {
@@ -28,4 +28,9 @@ public func fuzzRulesParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     return 0
+}
+
+/// `precondition` that prints its message in release builds too (libFuzzer builds are -O).
+func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError(message()) }
 }
