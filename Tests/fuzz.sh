@@ -14,7 +14,10 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(FuzzFormatCompiler FuzzTextTokenizer FuzzJSONTokenizer FuzzGzipReader FuzzRulesParser)
 work=.build-fuzz
-build=(swift build -c release --sanitize=fuzzer --sanitize=address --package-path Tests/Fuzz --scratch-path "$work/build")
+# `--sanitize=fuzzer` alone links libFuzzer but leaves the code without coverage
+# instrumentation; the compiler flags add it (to the C of libyaml too).
+build=(swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer -Xcc -fsanitize=fuzzer-no-link
+       --package-path Tests/Fuzz --scratch-path "$work/build")
 
 # Let libFuzzer report a failed check, not the Swift runtime's backtracer (which trips ASan).
 export SWIFT_BACKTRACE=enable=no

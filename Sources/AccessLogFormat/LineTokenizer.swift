@@ -97,7 +97,8 @@ public final class LineTokenizer {
         didSet { state.pointee.internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
     }
 
-    private static let maxSlots = 256
+    /// Most fields a format may have: the tokenizer keeps one range per field in a fixed array.
+    static let maxSlots = 256
     private static let maxSeparators = 64
     private static let maxUnknownFlags = 8
     let ranges = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxSlots)

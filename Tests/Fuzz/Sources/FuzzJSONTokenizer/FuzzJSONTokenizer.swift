@@ -21,7 +21,10 @@ func checkRecord(_ tokenizer: LineTokenizer, _ plan: LinePlan, _ line: UnsafeRaw
         inside(value, "\(kind)")
     }
     let record = tokenizer.record
-    check((0...line.count).contains(tokenizer.prefixLength), "prefix longer than the line")
+    check((0..<line.count).contains(tokenizer.prefixLength), "prefix longer than the line")
+    if plan.formatString == "json" {
+        check(line[tokenizer.prefixLength] == UInt8(ascii: "{"), "the object does not start where the prefix ends")
+    }
     check(record.responseCode < 1000, "response code \(record.responseCode)")
     check(record.unknownFlagCount <= 8, "too many extension flags")
     for i in 0..<Int(record.unknownFlagCount) { inside(tokenizer.unknownFlag(i), "extension flag \(i)") }
