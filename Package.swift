@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "AccessLogFormat", targets: ["AccessLogFormat"]),
         .library(name: "LogSources", targets: ["LogSources"]),
         .library(name: "FlagAggregation", targets: ["FlagAggregation"]),
+        // For the fuzz targets (Tests/Fuzz): the rules parser.
+        .library(name: "AlertRules", targets: ["AlertRules"]),
     ],
     traits: [
         .trait(name: "ISAL", description: "Inflate gzip input with ISA-L (libisal-dev) instead of zlib."),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian packages), then runs the whole suite twice: the
-# default build (zlib) and, for the byte sources, the ISA-L build (`--traits ISAL`).
+# default build (zlib) and, for the byte sources, the ISA-L build (`--traits ISAL`); then a
+# short smoke run of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -18,3 +19,6 @@ swift build --build-tests
 swift test --skip-build --skip FlagwatchCLITests
 swift test --skip-build --filter FlagwatchCLITests
 swift test --scratch-path .build-isal --traits ISAL --filter LogSourcesTests
+# Fuzz smoke: the libFuzzer targets (Tests/Fuzz, release + ASan), 20 s each; longer runs:
+# `bash Tests/fuzz.sh 600`.
+bash Tests/fuzz.sh 20

@@ -6,11 +6,14 @@
 extension LineTokenizer {
     @inline(__always)
     func executeJSON(_ plan: LinePlan, _ keys: JSONKeys, _ base: UnsafeRawPointer, end: Int, internMask: UInt32,
-                     _ record: inout AccessRecord, _ prefixLength: inout Int) -> MalformedReason?
+                     _ record: inout AccessRecord, _ prefixLength: inout Int, _ kindsPresent: inout UInt32) -> MalformedReason?
     {
-        // Collectors may put a prefix before the object, as with text lines.
-        let open = ByteSearch.first(UInt8(ascii: "{"), in: base, from: 0, end: min(end, 512))
-        guard open < end else { return .invalidJSON }
+        // Collectors may put a prefix before the object, as with text lines (at most 512 bytes).
+        // The search returns its own end when there is no `{`: on a longer line that is inside
+        // the line, and must not be taken for the object's start.
+        let searchEnd = min(end, 512)
+        let open = ByteSearch.first(UInt8(ascii: "{"), in: base, from: 0, end: searchEnd)
+        guard open < searchEnd else { return .invalidJSON }
         prefixLength = open
         var p = open + 1
         var sawAccessField = false
@@ -58,6 +61,7 @@ extension LineTokenizer {
                 {
                     return failure
                 }
+                kindsPresent |= 1 << kind.rawValue
             }
             p = skipSpace(base, p, end)
             guard p < end else { return .invalidJSON }

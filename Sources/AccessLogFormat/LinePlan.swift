@@ -95,6 +95,10 @@ public final class LinePlan: @unchecked Sendable {
             elements[elements.count - 1] = .literal(bytes)
             if bytes.isEmpty { elements.removeLast() }
         }
+        // A format of only `\n` leaves no step, and the tokenizer starts at the first one.
+        if elements.isEmpty {
+            throw FormatError(message: "the format string has no operator", format: formatString, column: 1)
+        }
 
         var index = 0
         while index < elements.count {
@@ -113,6 +117,12 @@ public final class LinePlan: @unchecked Sendable {
                     }
                 }
                 let firstSlot = kinds.count
+                // The tokenizer's range table has room for `maxSlots` fields; more would be
+                // written past it (and past `UInt16` slot numbers for a megabyte of operators).
+                if firstSlot + run.count > LineTokenizer.maxSlots {
+                    throw FormatError(message: "more than \(LineTokenizer.maxSlots) operators", format: formatString,
+                                      column: run[LineTokenizer.maxSlots - firstSlot].column)
+                }
                 for member in run {
                     kinds.append(member.kind)
                     if member.kind == .startTime {

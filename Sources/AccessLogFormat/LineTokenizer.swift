@@ -73,6 +73,10 @@ public final class LineTokenizer {
         /// The caller keeps the plan alive while it reads the line's fields.
         var plan: Unmanaged<LinePlan>?
         var internMask: UInt32 = 0
+        /// JSON lines: the kinds (bit `rawValue`) whose key the last line held. A JSON line
+        /// need not hold every key of the plan, and an absent key's slot keeps an earlier
+        /// line's range (or none at all), which `value(of:)` must not hand out.
+        var jsonKindsPresent: UInt32 = 0
     }
     private let state = UnsafeMutablePointer<LineState>.allocate(capacity: 1)
     private let minuteCache = UnsafeMutablePointer<StartTimeFormat.MinuteCache>.allocate(capacity: 1)
@@ -93,7 +97,8 @@ public final class LineTokenizer {
         didSet { state.pointee.internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
     }
 
-    private static let maxSlots = 256
+    /// Most fields a format may have: the tokenizer keeps one range per field in a fixed array.
+    static let maxSlots = 256
     private static let maxSeparators = 64
     private static let maxUnknownFlags = 8
     let ranges = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxSlots)
@@ -127,11 +132,12 @@ public final class LineTokenizer {
     }
 
     /// The bytes of the last line's first field of `kind` (quotes excluded), or nil when the
-    /// format has no such field.
+    /// format has no such field (for JSON: when the line has no such key, or `null`).
     public func value(of kind: FieldKind) -> UnsafeRawBufferPointer? {
         guard let plan = state.pointee.plan?.takeUnretainedValue(), let base = state.pointee.line.baseAddress else { return nil }
         let slot = plan.slotOfKind[Int(kind.rawValue)]
         guard slot >= 0 else { return nil }
+        if plan.jsonKeys != nil, state.pointee.jsonKindsPresent & (1 << kind.rawValue) == 0 { return nil }
         let range = ranges[slot]
         return UnsafeRawBufferPointer(start: base + Int(range.start), count: Int(range.end - range.start))
     }
@@ -157,11 +163,13 @@ public final class LineTokenizer {
             state.pointee.plan = Unmanaged.passUnretained(plan)
         }
         let internMask = state.pointee.internMask
+        state.pointee.jsonKindsPresent = 0
         guard let base = line.baseAddress, line.count > 0 else { return .missingFields }
         var end = line.count
         if base.load(fromByteOffset: end - 1, as: UInt8.self) == 13 { end -= 1 }
         if let keys = plan.jsonKeys {
-            return executeJSON(plan, keys, base, end: end, internMask: internMask, &record, &prefixLength)
+            return executeJSON(plan, keys, base, end: end, internMask: internMask, &record, &prefixLength,
+                               &state.pointee.jsonKindsPresent)
         }
         let literals = UnsafeRawPointer(plan.literals.baseAddress!)
         let first = plan.steps[0]

@@ -23,7 +23,9 @@ public struct StartTimeFormat: Equatable, Sendable {
         var pieces: [Piece] = []
         var i = 0
         func fail(_ message: String) -> FormatError {
-            FormatError(message: message, format: strftime, column: i + 1)
+            // Columns count characters (Unicode scalars), as in the rest of the format string;
+            // `i` counts UTF-8 bytes, and a column past the format's end misplaces the caret.
+            FormatError(message: message, format: strftime, column: String(decoding: chars[..<i], as: UTF8.self).unicodeScalars.count + 1)
         }
         while i < chars.count {
             guard chars[i] == UInt8(ascii: "%") else {

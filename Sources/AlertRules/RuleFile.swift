@@ -132,15 +132,24 @@ public enum RuleFile {
     static func quoted(_ text: String) -> String {
         var escaped = ""
         for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            default:
-                if scalar.value < 0x20 { escaped += "\\x" + String(scalar.value, radix: 16) } else { escaped.unicodeScalars.append(scalar) }
+            switch scalar.value {
+            case 0x22: escaped += "\\\""
+            case 0x5C: escaped += "\\\\"
+            case 0x0A: escaped += "\\n"
+            // YAML reads `\x` with exactly two hex digits (`\x9b` after a tab written `\x9`
+            // is U+009B), takes raw line breaks in a quoted scalar as folding, and rejects
+            // control characters: everything but printable text is escaped at full width.
+            case 0..<0x20, 0x7F...0x9F: escaped += "\\x" + hex(scalar.value, digits: 2)
+            case 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF: escaped += "\\u" + hex(scalar.value, digits: 4)
+            default: escaped.unicodeScalars.append(scalar)
             }
         }
         return "\"" + escaped + "\""
+    }
+
+    private static func hex(_ value: UInt32, digits: Int) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
     // MARK: Values

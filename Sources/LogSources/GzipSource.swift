@@ -3,7 +3,8 @@
 protocol InflateEngine: AnyObject {
     /// Prepares for the next gzip member.
     func reset()
-    /// Inflates from `input` into `output`, both non-empty.
+    /// Inflates from `input` into `output`. `output` is non-empty; `input` is empty only at the
+    /// end of the compressed stream, to take output the engine held back for want of room.
     func inflate(from input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> InflateStep
 }
 
@@ -59,14 +60,22 @@ public final class GzipSource: ByteSource {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if let failure { throw failure }
         var produced = 0
+        // Set when the compressed input ended inside a member. The engine may still hold output it had
+        // no room for (a long match into a small buffer): it is drained with empty input before
+        // the truncation is reported, so what is decoded never depends on the read sizes.
+        var drainingAtEnd = false
         do {
             while produced < buffer.count {
                 if inputStart == inputEnd {
-                    // Hand over what is decoded before blocking on more input (pipes, slow disks).
-                    if produced > 0 { break }
-                    if try !refill() {
-                        if inMember { throw SourceError(path: path, reason: "truncated gzip stream", offset: inputOffset) }
-                        break
+                    if drainingAtEnd {
+                        if !inMember { break }
+                    } else {
+                        // Hand over what is decoded before blocking on more input (pipes, slow disks).
+                        if produced > 0 { break }
+                        if try !refill() {
+                            if !inMember { break }
+                            drainingAtEnd = true
+                        }
                     }
                 }
                 if !inMember {
@@ -82,7 +91,8 @@ public final class GzipSource: ByteSource {
                 produced += step.produced
                 switch step.outcome {
                 case .needsMore where step.consumed == 0 && step.produced == 0:
-                    throw SourceError(path: path, reason: "gzip decoder made no progress", offset: inputOffset)
+                    throw SourceError(path: path, reason: drainingAtEnd ? "truncated gzip stream" : "gzip decoder made no progress",
+                                      offset: inputOffset)
                 case .needsMore:
                     break
                 case .memberEnded:
