@@ -56,7 +56,12 @@ public enum ScanEngine {
         let next = Atomic<Int>(0)
         let unitCounts = UnsafeMutableBufferPointer<LineScanner.UnitCounts?>.allocate(capacity: units.count)
         unitCounts.initialize(repeating: nil)
-        defer { unitCounts.deallocate() }
+        // Deinitialized before the memory goes: the counts hold strings (paths, errors), which
+        // `deallocate` alone would leak (LeakSanitizer found it).
+        defer {
+            unitCounts.deinitialize()
+            unitCounts.deallocate()
+        }
         let unitSamples = Mutex<[Int: [MalformedSample]]>([:])
         let slots = SendableSlots(unitCounts)
 
