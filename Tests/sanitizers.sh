@@ -2,7 +2,7 @@
 # Runs the test suite under AddressSanitizer (with LeakSanitizer) and/or ThreadSanitizer:
 #   Tests/sanitizers.sh [address|thread|all]      (default: all)
 # Each sanitizer has its own build folder (.build-asan, .build-tsan): a first build takes
-# 15-25 minutes on 2 cores, the runs about as long again. Not part of Tests/run.sh.
+# 15-25 minutes on 2 cores, a run about 3 (address) or 5 (thread) more. Not part of Tests/run.sh.
 #
 # The suite runs as Tests/run.sh runs it: the in-process tests, then the CLI tests apart. The
 # CLI tests spawn the `flagwatch` binary from the same build folder, so it is instrumented too.
