@@ -35,7 +35,7 @@ struct ExtremeInputTests {
     /// `line-too-long`. Mapped (a file) and streamed (standard input). Besides the absolute
     /// bound, the line may cost at most 16 MiB over a scan of the same records without it:
     /// one 4 MiB window or read buffer, whatever the line's length.
-    @Test func hundredMegabyteLine() throws {
+    @Test(.measuresPeakMemory) func hundredMegabyteLine() throws {
         let directory = try Hostile.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let records = directory.appendingPathComponent("records.log")
@@ -65,7 +65,7 @@ struct ExtremeInputTests {
 
     /// 20 MB of random bytes (seeded; never the gzip magic): every line counted as a record
     /// or a malformed line, a report written, memory bounded.
-    @Test func twentyMegabytesOfRandomBytes() throws {
+    @Test(.measuresPeakMemory) func twentyMegabytesOfRandomBytes() throws {
         let directory = try Hostile.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = directory.appendingPathComponent("random.log")
@@ -112,7 +112,7 @@ struct ExtremeInputTests {
 
     /// A JSON line nested 100 000 deep: read (the scanner skips nesting without recursion)
     /// when the line limit lets it in, skipped as too long by default; unbalanced, malformed.
-    @Test(arguments: ["json", "auto"])
+    @Test(.measuresPeakMemory, arguments: ["json", "auto"])
     func jsonNestedHundredThousandDeep(format: String) throws {
         let directory = try Hostile.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -140,7 +140,7 @@ struct ExtremeInputTests {
     /// 2 000 distinct 30 KB authorities (a client can send 60 KB of headers) cost about what
     /// 2 000 short ones do: keys are cut at 512 bytes, so the key cap bounds their memory and
     /// the report's size. (Before the cut: 10 000 such names of 60 KB took 2.4 GB.)
-    @Test func distinctLongNamesCostWhatShortOnesDo() throws {
+    @Test(.measuresPeakMemory) func distinctLongNamesCostWhatShortOnesDo() throws {
         let directory = try Hostile.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var peaks: [Double] = []
@@ -170,7 +170,7 @@ struct ExtremeInputTests {
 
     /// `tail` reading a 100 MB line appended to a followed file: counted once as too long,
     /// memory bounded by the line limit, and it keeps following.
-    @Test func tailSkipsAHundredMegabyteLine() throws {
+    @Test(.measuresPeakMemory) func tailSkipsAHundredMegabyteLine() throws {
         let directory = try TailFixture.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = directory.appendingPathComponent("access.log")

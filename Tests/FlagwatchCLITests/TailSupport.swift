@@ -76,13 +76,15 @@ enum TailFixture {
         return url
     }
 
+    /// A value, so shared across the tests' threads; one ISO8601DateFormatter per line made
+    /// the writers of the scenario tests too slow to keep up under a sanitizer.
+    static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     /// An Istio 1.9+ default-format line started now, numbered `n` in its path.
     static func line(_ n: Int, cluster: String = "outbound|8000||httpbin.foo.svc.cluster.local", flags: String = "-",
                      code: Int = 200, at date: Date = Date()) -> String
     {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return "[\(formatter.string(from: date))] \"GET /item/\(n) HTTP/1.1\" \(code) \(flags) via_upstream - \"-\" 0 135 4 4 \"-\" "
+        return "[\(timestamp.format(date))] \"GET /item/\(n) HTTP/1.1\" \(code) \(flags) via_upstream - \"-\" 0 135 4 4 \"-\" "
             + "\"curl/7.73.0\" \"84961386-6d84-929d-98bd-c5aee93b5c88\" \"httpbin:8000\" \"10.44.1.27:80\" \(cluster) "
             + "10.44.1.23:37652 10.0.45.184:8000 10.44.1.23:46520 - default\n"
     }
