@@ -27,10 +27,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: fuzzTargets.map { .executable(name: $0.name, targets: [$0.name]) },
     dependencies: [.package(path: mainPath)],
-    targets: fuzzTargets.map { target in
+    targets: [
+        // The invariants of a tokenized line and line splitting, shared by the tokenizer targets.
+        .target(name: "FuzzSupport", dependencies: [.product(name: "AccessLogFormat", package: mainIdentity)]),
+    ] + fuzzTargets.map { target in
         .executableTarget(
             name: target.name,
-            dependencies: target.products.map { .product(name: $0, package: mainIdentity) },
+            dependencies: ["FuzzSupport"] + target.products.map { .product(name: $0, package: mainIdentity) },
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         )
     }

@@ -5,6 +5,7 @@
 // format that compiles, re-rendered from its elements, parses to the same elements and
 // compiles to the same fields; lines parsed with it keep their ranges inside the line.
 import AccessLogFormat
+import FuzzSupport
 
 /// The format string `elements` were parsed from, up to operator columns and number spellings.
 func render(_ elements: [FormatElement]) -> String {
@@ -50,29 +51,6 @@ func sampleLine(_ elements: [FormatElement]) -> [UInt8] {
         }
     }
     return bytes
-}
-
-func checkRecord(_ tokenizer: LineTokenizer, _ plan: LinePlan, _ line: UnsafeRawBufferPointer) {
-    let start = line.baseAddress!, end = start + line.count
-    func inside(_ bytes: UnsafeRawBufferPointer, _ what: String) {
-        guard let b = bytes.baseAddress else { return }
-        check(bytes.count >= 0 && b >= start && b + bytes.count <= end, "\(what): range outside the line")
-    }
-    for kind in FieldKind.allCases {
-        guard let value = tokenizer.value(of: kind) else {
-            check(!plan.hasField(kind), "no value for \(kind), which the format has")
-            continue
-        }
-        inside(value, "\(kind)")
-    }
-    let record = tokenizer.record
-    check((0...line.count).contains(tokenizer.prefixLength), "prefix longer than the line")
-    check(record.responseCode < 1000, "response code \(record.responseCode)")
-    for i in 0..<Int(record.unknownFlagCount) { inside(tokenizer.unknownFlag(i), "extension flag \(i)") }
-    let id = record.cluster
-    if id != AccessRecord.noKey, id != ByteInterner.overflow {
-        check(Int(id) < tokenizer.clusters.count, "cluster id \(id) past \(tokenizer.clusters.count) keys")
-    }
 }
 
 /// Tokenizes exactly `bytes` (a copy of their own, so ASan sees a read past the end).
@@ -135,9 +113,4 @@ public func fuzzFormatCompiler(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
         start = end + 1
     }
     return 0
-}
-
-/// `precondition` that prints its message in release builds too (libFuzzer builds are -O).
-func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
-    if !condition() { fatalError(message()) }
 }

@@ -4,6 +4,7 @@
 // Invariants: reads return 0...buffer.count bytes; an error is sticky (every later read
 // throws it again); the output and whether it fails do not depend on the read sizes.
 import LogSources
+import FuzzSupport
 
 /// The compressed bytes, handed out `chunk` bytes at a time at most.
 final class MemorySource: ByteSource {
@@ -79,9 +80,4 @@ public func fuzzGzipReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                      "failure depends on read sizes: \(String(describing: first.error)) vs \(String(describing: second.error))")
     }
     return 0
-}
-
-/// `precondition` that prints its message in release builds too (libFuzzer builds are -O).
-func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
-    if !condition() { fatalError(message()) }
 }

@@ -3,6 +3,7 @@
 // `RuleFile.render`, parse back to the same rules; the rules' cluster globs match in
 // bounded time.
 import AccessLogFormat
+import FuzzSupport
 import AlertRules
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -28,9 +29,4 @@ public func fuzzRulesParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     return 0
-}
-
-/// `precondition` that prints its message in release builds too (libFuzzer builds are -O).
-func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
-    if !condition() { fatalError(message()) }
 }
