@@ -64,8 +64,13 @@ public struct FormatError: Error, Equatable, CustomStringConvertible, Sendable {
     public var column: Int
 
     public var description: String {
-        let shown = format.count > 120 ? String(format.prefix(120)) + "…" : format
-        let caret = column <= 121 ? String(repeating: " ", count: column - 1) + "^" : ""
+        // At most 120 characters of the format, around the column, so the caret always shows.
+        let width = 120
+        let characters = Array(format)
+        let start = characters.count > width ? min(max(0, column - 1 - width / 2), characters.count - width) : 0
+        let end = min(characters.count, start + width)
+        let shown = (start > 0 ? "…" : "") + String(characters[start..<end]) + (end < characters.count ? "…" : "")
+        let caret = String(repeating: " ", count: max(0, column - 1 - start) + (start > 0 ? 1 : 0)) + "^"
         return "invalid format string at column \(column): \(message)\n  \(shown)\n  \(caret)"
     }
 }

@@ -186,6 +186,19 @@ struct RoundTripTests {
         }
         #expect((try? LinePlan(formatString: "%RESPONSE_CODE%:x")) != nil, "a literal ':' after an operator is text")
     }
+
+    /// A long format is shown around the error, not from its start, so the caret is always there.
+    @Test(arguments: [("a %B", 3), (String(repeating: "x", count: 3000) + "%b" + String(repeating: "y", count: 3000), 3002),
+                      (String(repeating: "x", count: 3000) + "%", 3001)])
+    func theCaretStandsUnderTheColumn(format: String, column: Int) throws {
+        let error = try #require(throws: FormatError.self) { try LinePlan(formatString: format) }
+        #expect(error.column == column)
+        let lines = error.description.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) }
+        let caret = try #require(lines[2].firstIndex(of: "^"))
+        #expect(lines[1].count <= 2 + 122, "at most 120 characters of the format, and two ellipses")
+        #expect(caret < lines[1].count || column == format.count + 1)
+        if caret < lines[1].count { #expect(lines[1][caret] == Array(format)[column - 1]) }
+    }
 }
 
 struct StartTimeTests {
