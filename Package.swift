@@ -27,8 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // Format compiler and zero-copy tokenizer: standard library only.
-        .target(name: "AccessLogFormat"),
+        // Format compiler and zero-copy tokenizer: standard library only. The compiler's
+        // Builtin module names SSE2's movemask, which the standard library's SIMD types lack.
+        .target(name: "AccessLogFormat", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "LogSources", dependencies: ["CZlib", .target(name: "CIsal", condition: .when(traits: ["ISAL"]))]),

@@ -56,8 +56,9 @@ extension LineTokenizer {
             }
             if !isNull, let kind = keys.lookup(base, keyStart, keyEnd - keyStart) {
                 if kind == .responseCode || kind == .responseFlags || kind == .startTime { sawAccessField = true }
-                if let failure = store(kind, slot: Int(kind.rawValue), base, start: valueStart, end: valueEnd, plan: plan,
-                                       internMask: internMask, into: &record)
+                ranges[Int(kind.rawValue)] = (Int32(truncatingIfNeeded: valueStart), Int32(truncatingIfNeeded: valueEnd))
+                if let failure = decode(kind, slot: Int(kind.rawValue), base, start: valueStart, end: valueEnd, plan: plan,
+                                        internMask: internMask, into: &record)
                 {
                     return failure
                 }

@@ -5,11 +5,14 @@
 /// header value lands in that value instead of shifting every later field.
 public final class LinePlan: @unchecked Sendable {
     struct Step {
-        enum Operation: UInt8 { case literal, field, quotedRun }
+        /// `.fields`: unquoted fields separated by single spaces, the last one ended by the
+        /// step's literal. `.startTime`: an unquoted start time, which ends where its own
+        /// syntax ends. `.quotedRun`: quoted fields separated by `" "`.
+        enum Operation: UInt8 { case literal, fields, startTime, quotedRun }
         var operation: Operation
-        /// `.field`: its kind, read without a second load per field.
+        /// The first field's kind.
         var kind: FieldKind
-        /// `.field`: the field; `.quotedRun`: first field of the run (fields are consecutive).
+        /// The first field; the others of a run follow it.
         var slot: UInt16
         var runLength: UInt16
         /// Index within the run of the field that takes surplus quotes; `noFreeText` when
@@ -20,6 +23,23 @@ public final class LinePlan: @unchecked Sendable {
         /// (count 0 at the end of the format).
         var literalStart: UInt32
         var literalCount: UInt32
+        var search: LiteralSearch = .bytes
+    }
+
+    /// How the tokenizer finds a literal: the common ones straight from the line's index of
+    /// spaces and quotes.
+    enum LiteralSearch: UInt8 {
+        case space, quote, quoteSpace, spaceQuote, bytes
+
+        init(_ literal: ArraySlice<UInt8>) {
+            switch Array(literal) {
+            case [32]: self = .space
+            case [34]: self = .quote
+            case [34, 32]: self = .quoteSpace
+            case [32, 34]: self = .spaceQuote
+            default: self = .bytes
+            }
+        }
     }
 
     /// The name reports show: a built-in name or `custom`.
@@ -115,6 +135,11 @@ public final class LinePlan: @unchecked Sendable {
                         run.append(next)
                         index += 2
                     }
+                } else if op.kind != .startTime {
+                    while literal(at: index + 1) == [32], case .field(let next) = elements[safe: index + 2], next.kind != .startTime {
+                        run.append(next)
+                        index += 2
+                    }
                 }
                 let firstSlot = kinds.count
                 // The tokenizer's range table has room for `maxSlots` fields; more would be
@@ -136,12 +161,17 @@ public final class LinePlan: @unchecked Sendable {
                 // The run's own separators are matched inside the run; the step records its terminator.
                 let terminator = literal(at: index + 1) ?? []
                 let freeText = run.firstIndex { $0.kind == .userAgent } ?? run.firstIndex { $0.kind.isFreeText }
-                steps.append(Step(operation: isQuoted(index) ? .quotedRun : .field, kind: run[0].kind, slot: UInt16(firstSlot),
+                let operation: Step.Operation = isQuoted(index) ? .quotedRun : run[0].kind == .startTime ? .startTime : .fields
+                steps.append(Step(operation: operation, kind: run[0].kind, slot: UInt16(firstSlot),
                                   runLength: UInt16(run.count), freeTextOffset: freeText.map(UInt16.init) ?? Step.noFreeText,
                                   literalStart: UInt32(literalBytes.count), literalCount: UInt32(terminator.count)))
                 literalBytes += terminator
                 index += 1
             }
+        }
+        for i in steps.indices {
+            let start = Int(steps[i].literalStart)
+            steps[i].search = LiteralSearch(literalBytes[start..<start + Int(steps[i].literalCount)])
         }
         // Literal bytes are referenced by both the literal step and the field before it.
         fieldKinds = kinds

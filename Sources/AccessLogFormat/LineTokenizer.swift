@@ -80,6 +80,7 @@ public final class LineTokenizer {
     }
     private let state = UnsafeMutablePointer<LineState>.allocate(capacity: 1)
     private let minuteCache = UnsafeMutablePointer<StartTimeFormat.MinuteCache>.allocate(capacity: 1)
+    private let structure = UnsafeMutablePointer<StructuralIndex>.allocate(capacity: 1)
 
     /// The last line's record.
     public var record: AccessRecord { state.pointee.record }
@@ -109,12 +110,15 @@ public final class LineTokenizer {
         self.internedKeys = internedKeys
         state.initialize(to: LineState(internMask: internedKeys.reduce(0) { $0 | 1 << $1.rawValue }))
         minuteCache.initialize(to: StartTimeFormat.MinuteCache())
+        structure.initialize(to: StructuralIndex())
     }
 
     deinit {
         state.deinitialize(count: 1)
         state.deallocate()
         minuteCache.deallocate()
+        structure.pointee.deallocate()
+        structure.deallocate()
         ranges.deallocate()
         separators.deallocate()
         unknownFlags.deallocate()
@@ -165,41 +169,46 @@ public final class LineTokenizer {
         let internMask = state.pointee.internMask
         state.pointee.jsonKindsPresent = 0
         guard let base = line.baseAddress, line.count > 0 else { return .missingFields }
+        // Field ranges are 32-bit.
+        guard line.count <= Int32.max else { return .lineTooLong }
         var end = line.count
         if base.load(fromByteOffset: end - 1, as: UInt8.self) == 13 { end -= 1 }
         if let keys = plan.jsonKeys {
             return executeJSON(plan, keys, base, end: end, internMask: internMask, &record, &prefixLength,
                                &state.pointee.jsonKindsPresent)
         }
+        structure.pointee.build(base, count: end)
+        let index = structure.pointee
         let literals = UnsafeRawPointer(plan.literals.baseAddress!)
         let first = plan.steps[0]
         guard first.operation == .literal else {
-            return execute(plan, base, from: 0, end: end, internMask: internMask, &record, &hadExtraFields)
+            return execute(plan, base, index, from: 0, end: end, internMask: internMask, &record, &hadExtraFields)
         }
         // Collectors put their own text before the record, which starts at the format's first
         // literal; that literal may occur in the prefix too (`[pod/name/container] [2024-…`).
         let limit = min(end, 512 + Int(first.literalCount))
-        var start = matches(literals, first, base, at: 0, end: end) ? 0 : findLiteral(literals, first, base, from: 0, end: limit)
+        var start = matches(literals, first, base, at: 0, end: end) ? 0 : findLiteral(literals, first, base, index, from: 0, end: limit)
         var failure = MalformedReason.unexpectedText
         for _ in 0..<4 where start < limit {
             record = AccessRecord()
-            guard let reason = execute(plan, base, from: start, end: end, internMask: internMask, &record, &hadExtraFields) else {
+            guard let reason = execute(plan, base, index, from: start, end: end, internMask: internMask, &record, &hadExtraFields) else {
                 prefixLength = start
                 return nil
             }
             failure = reason
-            start = findLiteral(literals, first, base, from: start + 1, end: limit)
+            start = findLiteral(literals, first, base, index, from: start + 1, end: limit)
         }
         return failure
     }
 
     /// Runs the plan's steps over `[from, end)`.
-    @inline(__always)
-    private func execute(_ plan: LinePlan, _ base: UnsafeRawPointer, from start: Int, end: Int, internMask: UInt32,
-                         _ record: inout AccessRecord, _ hadExtraFields: inout Bool) -> MalformedReason?
+    @inline(never)
+    private func execute(_ plan: LinePlan, _ base: UnsafeRawPointer, _ index: StructuralIndex, from start: Int, end: Int,
+                         internMask: UInt32, _ record: inout AccessRecord, _ hadExtraFields: inout Bool) -> MalformedReason?
     {
         let steps = plan.steps
         let literals = UnsafeRawPointer(plan.literals.baseAddress!)
+        let ranges = self.ranges
         var p = start
         var stepIndex = 0
         while stepIndex < steps.count {
@@ -211,46 +220,56 @@ public final class LineTokenizer {
                     return p >= end ? .missingFields : .unexpectedText
                 }
                 p &+= Int(step.literalCount)
-            case .field:
-                let slot = Int(step.slot)
-                let kind = step.kind
-                if kind == .startTime {
-                    // Self-delimiting: the literal after it is matched by its own step.
-                    guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: p, end: end, cache: &minuteCache.pointee) else { return .badStartTime }
-                    record.startMicros = micros
-                    ranges[slot] = (Int32(p), Int32(timeEnd))
-                    p = timeEnd
-                    continue
-                }
-                let fieldEnd: Int
-                if step.literalCount == 0 {
-                    fieldEnd = ByteSearch.first(32, in: base, from: p, end: end)
-                } else {
-                    fieldEnd = findLiteral(literals, step, base, from: p, end: end)
-                    if fieldEnd >= end { return .missingFields }
-                }
-                if !kind.isDecoded {
-                    ranges[slot] = (Int32(p), Int32(fieldEnd))
-                } else if let failure = store(kind, slot: slot, base, start: p, end: fieldEnd, plan: plan, internMask: internMask,
-                                              into: &record)
-                {
-                    return failure
+            case .fields:
+                // Each field but the last ends at the next space; the last at the step's literal.
+                var slot = Int(step.slot)
+                let last = slot &+ Int(step.runLength) &- 1
+                var spaces = StructuralIndex.SpaceCursor(index, from: p)
+                while true {
+                    let fieldEnd: Int
+                    if slot < last {
+                        fieldEnd = spaces.next(end: end)
+                        if fieldEnd >= end { return .missingFields }
+                    } else if step.literalCount == 0 {
+                        fieldEnd = index.nextSpace(from: p, end: end)
+                    } else {
+                        fieldEnd = findLiteral(literals, step, base, index, from: p, end: end)
+                        if fieldEnd >= end { return .missingFields }
+                    }
+                    ranges[slot] = (Int32(truncatingIfNeeded: p), Int32(truncatingIfNeeded: fieldEnd))
+                    let kind = plan.fieldKindBuffer[slot]
+                    if kind.isDecoded, let failure = decode(kind, slot: slot, base, start: p, end: fieldEnd, plan: plan,
+                                                            internMask: internMask, into: &record)
+                    {
+                        return failure
+                    }
+                    if slot == last {
+                        p = fieldEnd &+ Int(step.literalCount)
+                        break
+                    }
+                    p = fieldEnd &+ 1
+                    slot &+= 1
                 }
                 // The terminator was found whole: its literal step is done too.
-                p = fieldEnd &+ Int(step.literalCount)
                 if step.literalCount > 0 { stepIndex &+= 1 }
+            case .startTime:
+                // Self-delimiting: the literal after it is matched by its own step.
+                guard let (micros, timeEnd) = plan.parseTime(slot: Int(step.slot), base, from: p, end: end, cache: &minuteCache.pointee)
+                else { return .badStartTime }
+                record.startMicros = micros
+                ranges[Int(step.slot)] = (Int32(truncatingIfNeeded: p), Int32(truncatingIfNeeded: timeEnd))
+                p = timeEnd
             case .quotedRun:
                 let isLast = stepIndex &+ 1 >= steps.count
-                guard let runEnd = splitRun(plan, step, literals, base, from: p, end: end, atFormatEnd: isLast) else {
+                guard let runEnd = splitRun(plan, step, literals, base, index, from: p, end: end, atFormatEnd: isLast) else {
                     return .unbalancedQuotes
                 }
-                for offset in 0..<Int(step.runLength) {
-                    let slot = Int(step.slot) &+ offset
+                for slot in Int(step.slot)..<Int(step.slot) &+ Int(step.runLength) {
                     let kind = plan.fieldKindBuffer[slot]
                     guard kind.isDecoded else { continue }
                     let range = ranges[slot]
-                    if let failure = store(kind, slot: slot, base, start: Int(range.start), end: Int(range.end), plan: plan,
-                                           internMask: internMask, into: &record)
+                    if let failure = decode(kind, slot: slot, base, start: Int(range.start), end: Int(range.end), plan: plan,
+                                            internMask: internMask, into: &record)
                     {
                         return failure
                     }
@@ -276,14 +295,39 @@ public final class LineTokenizer {
 
     /// First position at or after `from` where the step's literal occurs, or `end`.
     @inline(__always)
-    private func findLiteral(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer, from: Int, end: Int) -> Int {
+    private func findLiteral(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer,
+                             _ index: StructuralIndex, from: Int, end: Int) -> Int
+    {
+        switch step.search {
+        case .space: return index.nextSpace(from: from, end: end)
+        case .quote: return index.nextQuote(from: from, end: end)
+        case .quoteSpace: return index.nextQuoteSpace(from: from, end: end)
+        case .spaceQuote: return index.nextSpaceQuote(from: from, end: end)
+        case .bytes: return findBytes(literals, step, base, index, from: from, end: end)
+        }
+    }
+
+    /// Any other literal: its first byte, then the rest compared.
+    @inline(never)
+    private func findBytes(_ literals: UnsafeRawPointer, _ step: LinePlan.Step, _ base: UnsafeRawPointer,
+                           _ index: StructuralIndex, from: Int, end: Int) -> Int
+    {
         let first = literals.load(fromByteOffset: Int(step.literalStart), as: UInt8.self)
-        var q = ByteSearch.first(first, in: base, from: from, end: end)
-        if step.literalCount == 1 { return q }
+        var q = find(first, base, index, from: from, end: end)
         while q < end, !matches(literals, step, base, at: q, end: end) {
-            q = ByteSearch.first(first, in: base, from: q &+ 1, end: end)
+            q = find(first, base, index, from: q &+ 1, end: end)
         }
         return q
+    }
+
+    /// First `byte` in `[from, end)`, or `end`: from the index for the bytes it holds.
+    @inline(__always)
+    private func find(_ byte: UInt8, _ base: UnsafeRawPointer, _ index: StructuralIndex, from: Int, end: Int) -> Int {
+        switch byte {
+        case 32: return index.nextSpace(from: from, end: end)
+        case 34: return index.nextQuote(from: from, end: end)
+        default: return ByteSearch.first(byte, in: base, from: from, end: end)
+        }
     }
 
     /// Splits a run of quoted fields `a" "b" "c` ending at the run's terminator; records the
@@ -294,7 +338,7 @@ public final class LineTokenizer {
     /// written by a client) are given to the run's free-text field, the user agent first.
     @inline(__always)
     private func splitRun(_ plan: LinePlan, _ step: LinePlan.Step, _ literals: UnsafeRawPointer, _ base: UnsafeRawPointer,
-                          from start: Int, end: Int, atFormatEnd: Bool) -> Int?
+                          _ index: StructuralIndex, from start: Int, end: Int, atFormatEnd: Bool) -> Int?
     {
         let fieldCount = Int(step.runLength)
         let terminatorCount = Int(step.literalCount)
@@ -305,7 +349,7 @@ public final class LineTokenizer {
         // less likely than a client's quotes in the user agent.
         let endsAtLineEnd = atFormatEnd && end > start && base.load(fromByteOffset: end &- 1, as: UInt8.self) == 34
         while true {
-            q = ByteSearch.first(34, in: base, from: q, end: end)
+            q = index.nextQuote(from: q, end: end)
             if q >= end { return nil }
             let isSeparator = q &+ 2 < end && base.load(fromByteOffset: q &+ 1, as: UInt8.self) == 32
                 && base.load(fromByteOffset: q &+ 2, as: UInt8.self) == 34
@@ -337,30 +381,32 @@ public final class LineTokenizer {
         for i in 0..<fieldCount {
             let fieldStart = i == 0 ? start : separator(i - 1) &+ 3
             let fieldEnd = i == fieldCount - 1 ? runEnd : separator(i)
-            ranges[Int(step.slot) &+ i] = (Int32(fieldStart), Int32(fieldEnd))
+            ranges[Int(step.slot) &+ i] = (Int32(truncatingIfNeeded: fieldStart), Int32(truncatingIfNeeded: fieldEnd))
         }
         return runEnd
     }
 
-    /// Records a field's range and decodes the values a record holds.
+    /// Decodes the values a record holds; the field's range is recorded already.
     @inline(__always)
-    func store(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int,
-                       plan: LinePlan, internMask: UInt32, into record: inout AccessRecord) -> MalformedReason?
+    func decode(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int,
+                        plan: LinePlan, internMask: UInt32, into record: inout AccessRecord) -> MalformedReason?
     {
-        var end = end
         switch kind {
         case .responseCode:
             guard let code = LineTokenizer.decimal(base, start, end), code < 1000 else { return .badResponseCode }
-            record.responseCode = UInt16(code)
+            record.responseCode = UInt16(truncatingIfNeeded: code)
         case .responseFlags:
-            if let failure = parseFlags(base, start: start, end: end, into: &record) { return failure }
-        case .bytesReceived, .bytesSent, .duration:
+            if end &- start == 1, base.load(fromByteOffset: start, as: UInt8.self) == 45 { return nil }
+            return parseFlags(base, start: start, end: end, into: &record)
+        case .bytesReceived:
             guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
-            switch kind {
-            case .bytesReceived: record.bytesReceived = value
-            case .bytesSent: record.bytesSent = value
-            default: record.durationMillis = value
-            }
+            record.bytesReceived = value
+        case .bytesSent:
+            guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
+            record.bytesSent = value
+        case .duration:
+            guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
+            record.durationMillis = value
         case .upstreamServiceTime:
             // A response header: whatever the upstream sent, so never a reason to reject the line.
             record.upstreamServiceMillis = LineTokenizer.count(base, start, end) ?? AccessRecord.missing
@@ -368,32 +414,37 @@ public final class LineTokenizer {
             guard let (micros, timeEnd) = plan.parseTime(slot: slot, base, from: start, end: end, cache: &minuteCache.pointee), timeEnd == end
             else { return .badStartTime }
             record.startMicros = micros
-        case .upstreamCluster:
-            // alt_stat_name leaks a trailing ';' into some Istio versions' logs (istio/istio#54219).
-            if end > start, base.load(fromByteOffset: end &- 1, as: UInt8.self) == 59 { end &-= 1 }
-            if internMask & (1 << kind.rawValue) != 0 {
-                record.cluster = clusters.intern(UnsafeRawBufferPointer(start: base + start, count: end &- start))
-            }
-        case .authority, .upstreamHost, .route:
-            if internMask & (1 << kind.rawValue) != 0, let interner = interner(for: kind) {
-                let id = interner.intern(UnsafeRawBufferPointer(start: base + start, count: end &- start))
-                switch kind {
-                case .authority: record.authority = id
-                case .upstreamHost: record.upstreamHost = id
-                default: record.route = id
-                }
-            }
+        case .upstreamCluster, .authority, .upstreamHost, .route:
+            if internMask & (1 << kind.rawValue) != 0 { internKey(kind, slot: slot, base, start: start, end: end, into: &record) }
         default:
             break
         }
-        ranges[slot] = (Int32(start), Int32(end))
         return nil
     }
 
-    /// A comma-separated set of flag codes, or `-`.
-    @inline(__always)
+    /// Interns a key field. A trailing `;` on a cluster is dropped from its range and id:
+    /// alt_stat_name leaks one into some Istio versions' logs (istio/istio#54219).
+    @inline(never)
+    private func internKey(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int,
+                           into record: inout AccessRecord)
+    {
+        var end = end
+        if kind == .upstreamCluster, end > start, base.load(fromByteOffset: end &- 1, as: UInt8.self) == 59 {
+            end &-= 1
+            ranges[slot].end = Int32(truncatingIfNeeded: end)
+        }
+        let key = UnsafeRawBufferPointer(start: base + start, count: end &- start)
+        switch kind {
+        case .upstreamCluster: record.cluster = clusters.intern(key)
+        case .authority: record.authority = authorities.intern(key)
+        case .upstreamHost: record.upstreamHost = upstreamHosts.intern(key)
+        default: record.route = routes.intern(key)
+        }
+    }
+
+    /// A comma-separated set of flag codes (`-` is handled by the caller).
+    @inline(never)
     private func parseFlags(_ base: UnsafeRawPointer, start: Int, end: Int, into record: inout AccessRecord) -> MalformedReason? {
-        if end &- start == 1, base.load(fromByteOffset: start, as: UInt8.self) == 45 { return nil }
         var codeStart = start
         while codeStart < end {
             let codeEnd = ByteSearch.first(44, in: base, from: codeStart, end: end)
@@ -402,7 +453,7 @@ public final class LineTokenizer {
                 record.flags.insert(ResponseFlags(flag))
             } else if FlagCodeTable.isExtensionCode(code) {
                 if Int(record.unknownFlagCount) < LineTokenizer.maxUnknownFlags {
-                    unknownFlags[Int(record.unknownFlagCount)] = (Int32(codeStart), Int32(codeEnd))
+                    unknownFlags[Int(record.unknownFlagCount)] = (Int32(truncatingIfNeeded: codeStart), Int32(truncatingIfNeeded: codeEnd))
                     record.unknownFlagCount &+= 1
                 }
             } else {
