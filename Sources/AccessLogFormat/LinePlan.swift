@@ -57,6 +57,11 @@ public final class LinePlan: @unchecked Sendable {
     let literals: UnsafeMutableBufferPointer<UInt8>
     /// The first slot holding each kind, or -1.
     let slotOfKind: [Int]
+    /// Values are decoded once a line is split into fields: the first slot of each decoded
+    /// kind, by kind (-1: none, or an unquoted start time, decoded while splitting)…
+    let decodeSlots: UnsafeMutableBufferPointer<Int32>
+    /// …then any further slots of those kinds, in slot order.
+    let furtherDecodeSlots: [Int]
     /// Set for JSON logs: fields are found by key, and slot `k` holds the kind with raw value `k`.
     let jsonKeys: JSONKeys?
 
@@ -77,6 +82,7 @@ public final class LinePlan: @unchecked Sendable {
         _ = fieldKindBuffer.initialize(from: fieldKinds)
         defaultTimeSlots = .allocate(capacity: fieldKinds.count)
         defaultTimeSlots.initialize(repeating: true)
+        (decodeSlots, furtherDecodeSlots) = LinePlan.decodeOrder(kinds: [], splitTimes: [])
     }
 
     /// The key `scan` groups by when not told: the cluster when the format has one.
@@ -188,6 +194,19 @@ public final class LinePlan: @unchecked Sendable {
         _ = fieldKindBuffer.initialize(from: kinds)
         defaultTimeSlots = .allocate(capacity: kinds.count)
         _ = defaultTimeSlots.initialize(from: timeOfSlot.map { $0 >= 0 && times[$0] == .envoyDefault })
+        (decodeSlots, furtherDecodeSlots) = LinePlan.decodeOrder(
+            kinds: kinds, splitTimes: Set(steps.filter { $0.operation == .startTime }.map { Int($0.slot) }))
+    }
+
+    private static func decodeOrder(kinds: [FieldKind], splitTimes: Set<Int>) -> (UnsafeMutableBufferPointer<Int32>, [Int]) {
+        var first = Array(repeating: Int32(-1), count: Int(FieldKind.route.rawValue) + 1)
+        var further: [Int] = []
+        for (slot, kind) in kinds.enumerated() where kind.isDecoded && !splitTimes.contains(slot) {
+            if first[Int(kind.rawValue)] < 0 { first[Int(kind.rawValue)] = Int32(slot) } else { further.append(slot) }
+        }
+        let firstBuffer = UnsafeMutableBufferPointer<Int32>.allocate(capacity: first.count)
+        _ = firstBuffer.initialize(from: first)
+        return (firstBuffer, further)
     }
 
     /// Parses the time field in `slot` starting at `from`.
@@ -204,6 +223,7 @@ public final class LinePlan: @unchecked Sendable {
         literals.deallocate()
         fieldKindBuffer.deallocate()
         defaultTimeSlots.deallocate()
+        decodeSlots.deallocate()
     }
 
     static func timeFormat(of op: FormatOperator, in format: String) throws(FormatError) -> StartTimeFormat {
