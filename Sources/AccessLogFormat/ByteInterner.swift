@@ -172,12 +172,17 @@ public final class ByteInterner {
             i &+= 8
         }
         if i < key.count {
+            // The last eight bytes, overlapping the words before, in one load; short keys byte-wise.
             var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < key.count {
-                tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
-                shift &+= 8
-                i &+= 1
+            if key.count >= 8 {
+                tail = base.loadUnaligned(fromByteOffset: key.count &- 8, as: UInt64.self)
+            } else {
+                var shift: UInt64 = 0
+                while i < key.count {
+                    tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
+                    shift &+= 8
+                    i &+= 1
+                }
             }
             h = (h ^ tail) &* 0xFF51_AFD7_ED55_8CCD
         }

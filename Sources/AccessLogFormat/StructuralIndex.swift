@@ -37,7 +37,14 @@ struct StructuralIndex {
         }
         let rest = count & 63
         guard rest > 0 else { return }
-        // The last bytes, zero-padded to a whole block: a zero byte is neither space nor quote.
+        if whole > 0 {
+            // The last 64 bytes, overlapping the block before: their high bits are the rest's.
+            let (lastSpaces, lastQuotes) = StructuralIndex.classify(base + (count &- 64))
+            spaces[whole] = lastSpaces >> UInt64(64 &- rest)
+            quotes[whole] = lastQuotes >> UInt64(64 &- rest)
+            return
+        }
+        // A line shorter than a block, zero-padded to one: a zero byte is neither space nor quote.
         var block: (SIMD32<UInt8>, SIMD32<UInt8>) = (.zero, .zero)
         withUnsafeMutableBytes(of: &block) { $0.baseAddress!.copyMemory(from: base + whole << 6, byteCount: rest) }
         (spaces[whole], quotes[whole]) = withUnsafeBytes(of: &block) { StructuralIndex.classify($0.baseAddress!) }
