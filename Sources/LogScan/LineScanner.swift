@@ -9,7 +9,7 @@ import Glibc
 /// One worker's scanning state: a reusable buffer, a tokenizer, a counter, event-time buckets.
 ///
 /// The loop maps plain files window by window (or reads streams in big chunks), splits lines
-/// with a word-at-a-time newline search and hands each line to the parser in place; nothing
+/// with a 64-bytes-a-step newline search and hands each line to the parser in place; nothing
 /// is allocated per line. Used by one thread at a time: the engine hands each scanner to
 /// exactly one worker.
 final class LineScanner: @unchecked Sendable {
