@@ -70,6 +70,10 @@ final class EndpointClient: Sendable {
             timeout: .init(connect: TimeAmount(receiver.connectTimeout), read: TimeAmount(receiver.timeout))
         )
         configuration.httpVersion = .http1Only
+        // A refused connect fails the attempt now and the delivery loop retries on its own
+        // schedule. The pool's own retries back off up to a minute across consecutive failures,
+        // which after a long outage delayed the first send to a receiver that was back up.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
     }
 
