@@ -417,15 +417,13 @@ public final class LineTokenizer {
         case .responseFlags:
             if end &- start == 1, base.load(fromByteOffset: start, as: UInt8.self) == 45 { return nil }
             return parseFlags(base, start: start, end: end, into: &record)
-        case .bytesReceived:
+        case .bytesReceived, .bytesSent, .duration:
             guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
-            record.bytesReceived = value
-        case .bytesSent:
-            guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
-            record.bytesSent = value
-        case .duration:
-            guard let value = LineTokenizer.count(base, start, end) else { return .badNumber }
-            record.durationMillis = value
+            switch kind {
+            case .bytesReceived: record.bytesReceived = value
+            case .bytesSent: record.bytesSent = value
+            default: record.durationMillis = value
+            }
         case .upstreamServiceTime:
             // A response header: whatever the upstream sent, so never a reason to reject the line.
             record.upstreamServiceMillis = LineTokenizer.count(base, start, end) ?? AccessRecord.missing

@@ -108,34 +108,31 @@ struct StructuralIndex {
     private func nextPair(_ first: UnsafeMutablePointer<UInt64>, _ second: UnsafeMutablePointer<UInt64>,
                           from: Int, end: Int) -> Int
     {
-        guard from < end else { return end }
         let lastWord = (count &- 1) >> 6
-        var word = from >> 6
-        // Bit i of `following` is bit i + 1 of `second`, across the word boundary.
-        func pairs(_ word: Int) -> UInt64 {
+        let position = StructuralIndex.firstSet(from: from, end: end) { word in
+            // Bit i of `following` is bit i + 1 of `second`, across the word boundary.
             let following = second[word] >> 1 | (word < lastWord ? second[word &+ 1] << 63 : 0)
             return first[word] & following
         }
-        var set = pairs(word) & (~0 << UInt64(from & 63))
-        while set == 0 {
-            word &+= 1
-            if word > lastWord { return end }
-            set = pairs(word)
-        }
-        let position = word << 6 | set.trailingZeroBitCount
         return position &+ 2 <= end ? position : end
     }
 
     @inline(__always)
     private static func next(_ bits: UnsafeMutablePointer<UInt64>, from: Int, end: Int) -> Int {
+        firstSet(from: from, end: end) { bits[$0] }
+    }
+
+    /// The first set bit at or after `from` and before `end` in the words `bitsOf` gives, or `end`.
+    @inline(__always)
+    private static func firstSet(from: Int, end: Int, _ bitsOf: (Int) -> UInt64) -> Int {
         guard from < end else { return end }
         let lastWord = (end &- 1) >> 6
         var word = from >> 6
-        var set = bits[word] & (~0 << UInt64(from & 63))
+        var set = bitsOf(word) & (~0 << UInt64(from & 63))
         while set == 0 {
             word &+= 1
             if word > lastWord { return end }
-            set = bits[word]
+            set = bitsOf(word)
         }
         let position = word << 6 | set.trailingZeroBitCount
         return position < end ? position : end
