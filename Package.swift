@@ -1,15 +1,15 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Linux only: the byte sources and the follower call Glibc (mmap, inotify, pthreads) directly.
 let package = Package(
     name: "flagwatch",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "flagwatch", targets: ["flagwatch"]),
         // The engine's libraries, for the benchmarks package and for embedding.
         .library(name: "AccessLogFormat", targets: ["AccessLogFormat"]),
         .library(name: "LogSources", targets: ["LogSources"]),
-        .library(name: "FlagAggregation", targets: ["FlagAggregation"]),
+        .library(name: "RecordCounting", targets: ["RecordCounting"]),
         // For the fuzz targets (Tests/Fuzz): the rules parser.
         .library(name: "AlertRules", targets: ["AlertRules"]),
     ],
@@ -33,22 +33,25 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "LogSources", dependencies: ["CZlib", .target(name: "CIsal", condition: .when(traits: ["ISAL"]))]),
-        .target(name: "FlagAggregation", dependencies: ["AccessLogFormat"]),
-        .target(name: "AlertRules", dependencies: ["AccessLogFormat", "FlagAggregation", .product(name: "Yams", package: "Yams")]),
-        .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation", "AlertRules"]),
+        // The counting core every driver shares: line → record → key → counters.
+        .target(name: "RecordCounting", dependencies: ["AccessLogFormat"]),
+        // Windows over time: live rings for tail, sorted bucket runs and timelines for scan.
+        .target(name: "FlagAggregation"),
+        .target(name: "AlertRules", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", .product(name: "Yams", package: "Yams")]),
+        .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "RecordCounting", "FlagAggregation", "AlertRules"]),
         .target(name: "LogFollow", dependencies: ["LogSources"]),
-        .target(name: "LiveTail", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogFollow", "LogScan"]),
+        .target(name: "LiveTail", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "LogFollow"]),
         .target(name: "FlagMetrics", dependencies: [
-            "FlagAggregation", "LiveTail",
+            "RecordCounting",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .target(name: "ScanReports", dependencies: ["AccessLogFormat", "FlagAggregation", "AlertRules", "LogScan"]),
+        .target(name: "ScanReports", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "LogScan"]),
         // Sends alert events to webhooks, Slack and Alertmanager: queues, retries, spool.
         .target(
             name: "AlertDelivery",
             dependencies: [
-                "AlertRules",
+                "AlertRules", "RecordCounting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -62,22 +65,23 @@ let package = Package(
         .executableTarget(
             name: "flagwatch",
             dependencies: [
-                "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery",
+                "RecordCounting", "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "AccessLogFormatTests", dependencies: ["AccessLogFormat"]),
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
+        .testTarget(name: "RecordCountingTests", dependencies: ["RecordCounting", "AccessLogFormat"]),
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
-        .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules"]),
-        .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports"]),
+        .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "FlagAggregation"]),
+        .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports", "RecordCounting", "FlagAggregation", "AlertRules"]),
         .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
-        .testTarget(name: "LiveTailTests", dependencies: ["LiveTail"]),
-        .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics"]),
+        .testTarget(name: "LiveTailTests", dependencies: ["LiveTail", "LogScan", "RecordCounting", "AlertRules", "LogFollow", "AccessLogFormat"]),
+        .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics", "RecordCounting"]),
         // Real HTTP servers, TLS and Alertmanager on 127.0.0.1.
         .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules"], exclude: ["Support"]),
         // Runs the built `flagwatch` binary as a user would.
-        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
     ]
 )

@@ -29,7 +29,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "AccessLogFormat", package: mainIdentity),
-                .product(name: "FlagAggregation", package: mainIdentity),
+                .product(name: "RecordCounting", package: mainIdentity),
             ],
             path: "Benchmarks/TokenizerBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

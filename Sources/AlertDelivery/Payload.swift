@@ -1,4 +1,5 @@
 import AlertRules
+import RecordCounting
 import Foundation
 
 /// The request bodies, one per receiver kind.
@@ -135,8 +136,7 @@ struct SlackMessage: Encodable {
         let icon = n.status == .firing ? ":red_circle:" : ":large_green_circle:"
         var lines = ["\(icon) *\(escape(headline(n)))*"]
         if let summary = n.annotations["summary"] ?? n.annotations["description"] { lines.append(escape(summary)) }
-        let percent = (n.ratio * 1000).rounded() / 10
-        lines.append("\(n.count) \(n.flags.joined(separator: "/")) of \(n.requests) requests (\(percent)%) in \(n.window)s · severity \(escape(n.labels["severity"] ?? "?"))")
+        lines.append("\(n.count) \(n.flags.joined(separator: "/")) of \(n.requests) requests (\(Percent.string(n.ratio))) in \(n.window)s · severity \(escape(n.labels["severity"] ?? "?"))")
         lines.append("since \(RFC3339.string(micros: n.startsAt))" + (n.status == .resolved ? ", resolved \(RFC3339.string(micros: n.endsAt ?? n.startsAt))" : ""))
         return String(lines.joined(separator: "\n").prefix(2900))
     }

@@ -165,7 +165,7 @@ public enum ReceiverFile {
 
     /// `250ms`, `2s`, `5m`.
     static func duration(_ node: Node, minimum: Swift.Duration = .zero) throws(RuleFileError) -> Swift.Duration {
-        guard let text = node.scalar?.string, let millis = AlertRules.Duration.milliseconds(text), Swift.Duration.milliseconds(millis) >= minimum else {
+        guard let text = node.scalar?.string, let millis = DurationText.milliseconds(text), Swift.Duration.milliseconds(millis) >= minimum else {
             throw RuleFile.at(node, "expected a duration such as 500ms, 30s or 5m (at least \(minimum))")
         }
         return .milliseconds(millis)

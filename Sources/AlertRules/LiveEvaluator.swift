@@ -1,4 +1,5 @@
 import FlagAggregation
+import RecordCounting
 
 /// Rules stepped against live windows while logs are followed: what `tail` alerts with.
 ///
@@ -41,12 +42,10 @@ public struct LiveEvaluator {
     /// Keys whose alerts are pending or firing, or whose baselines are learning.
     public var trackedKeys: [UInt32] { Array(tracks.keys) }
 
-    public enum AlertState: String, Sendable { case pending, firing }
-
     /// Alerts pending or firing now, by key id and rule name.
-    public var activeAlerts: [(key: UInt32, rule: String, state: AlertState)] {
+    public var activeAlerts: [(key: UInt32, rule: String, state: AlertPhase)] {
         tracks.flatMap { key, keyTracks in
-            keyTracks.indices.compactMap { index -> (UInt32, String, AlertState)? in
+            keyTracks.indices.compactMap { index -> (UInt32, String, AlertPhase)? in
                 switch keyTracks[index].phase {
                 case .inactive: return nil
                 case .pending: return (key, rules[index].name, .pending)

@@ -203,7 +203,7 @@ public enum RuleFile {
 
     /// `90`, `90s`, `5m`, `1h`.
     static func seconds(_ node: Node, minimum: Int) throws(RuleFileError) -> Int {
-        guard let text = node.scalar?.string, let value = Duration.seconds(text), value >= minimum else {
+        guard let text = node.scalar?.string, let value = DurationText.seconds(text), value >= minimum else {
             throw at(node, "expected a duration such as 30s, 5m or 1h (at least \(minimum)s)")
         }
         return value
@@ -224,7 +224,7 @@ public enum RuleFile {
 }
 
 /// Durations as rules and flags write them.
-public enum Duration {
+public enum DurationText {
     public static func seconds(_ text: String) -> Int? { milliseconds(text).map { $0 / 1000 } }
 
     /// `250ms`, `2s`, `5m`, `1h`, `1d`; a bare number is seconds.

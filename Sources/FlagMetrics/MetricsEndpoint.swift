@@ -1,5 +1,5 @@
 import Foundation
-import LiveTail
+import RecordCounting
 
 /// The paths `--metrics-listen` answers, over the snapshots the follow loop publishes.
 public enum MetricsEndpoint {

@@ -1,5 +1,4 @@
-import FlagAggregation
-import LiveTail
+import RecordCounting
 
 /// A counter or gauge series from outside the tail loop (alert delivery's notifications…).
 public struct ExtraSeries: Sendable {
@@ -24,10 +23,10 @@ public struct ExtraSeries: Sendable {
 public enum PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ snapshot: TailSnapshot, extra: [ExtraSeries] = [], version: String) -> [UInt8] {
+    public static func render(_ snapshot: LiveSnapshot, extra: [ExtraSeries] = [], version: String) -> [UInt8] {
         var out: [UInt8] = []
         let perKeySeries = snapshot.totals.keys.values.reduce(0) { $0 + 1 + max($1.flags.count, snapshot.watchedFlags.count) }
-        out.reserveCapacity(160 * (perKeySeries + snapshot.statistics.files.count + snapshot.alerts.count + 64))
+        out.reserveCapacity(160 * (perKeySeries + snapshot.statistics.inputs.count + snapshot.alerts.count + 64))
         let counters = snapshot.statistics.counters
         // Series order within a family carries no meaning to Prometheus, so keys are not sorted:
         // sorting 10 000 names (and moving their totals) was a third of a scrape.
@@ -90,7 +89,7 @@ public enum PrometheusText {
         series(&out, "flagwatch_file_truncations_total", [], Double(counters.truncations))
 
         family(&out, "flagwatch_bytes_behind", "gauge", "Bytes written to a followed file and not read yet.")
-        for file in snapshot.statistics.files.sorted(by: { $0.path < $1.path }) {
+        for file in snapshot.statistics.inputs.sorted(by: { $0.path < $1.path }) {
             series(&out, "flagwatch_bytes_behind", [("path", file.path)], Double(file.bytesBehind))
         }
 

@@ -2,6 +2,7 @@ import AlertRules
 import FlagAggregation
 import Foundation
 import LogFollow
+import RecordCounting
 
 /// Everything `tail` needs to go on after a restart as if it had never stopped: where each file
 /// was read to, the counts of exactly the lines before those offsets, the recent windows and
@@ -11,7 +12,7 @@ struct TailState: Codable {
     var version = TailState.currentVersion
     var groupBy: String
     var files: [FileCheckpoint] = []
-    var counters = TailCounters()
+    var counters = LiveCounters()
     var totals = FlagTotals()
     /// Per input path, over every run.
     var inputs: [String: InputCounts] = [:]
@@ -20,26 +21,6 @@ struct TailState: Codable {
     var windows: [String: [LiveWindows.Bucket]] = [:]
     /// Key name → rule name → state.
     var tracks: [String: [String: RuleTrack]] = [:]
-}
-
-/// Counts kept over every run that used a state directory.
-public struct TailCounters: Codable, Equatable, Sendable {
-    public var records = 0
-    public var malformedByReason: [String: Int] = [:]
-    public var recordsByFormat: [String: Int] = [:]
-    public var bytes: Int64 = 0
-    public var late = 0
-    public var untimed = 0
-    public var keysOverflowed = 0
-    public var rotations = 0
-    public var truncations = 0
-    public var alertsFired = 0
-    public var alertsResolved = 0
-
-    public init() {}
-
-    public var malformed: Int { malformedByReason.values.reduce(0, +) }
-    public var lines: Int { records + malformed }
 }
 
 public struct InputCounts: Codable, Equatable, Sendable {

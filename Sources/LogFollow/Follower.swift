@@ -83,6 +83,13 @@ public final class Follower {
     /// Whether anything is left to follow: false once standard input, followed alone, ended.
     public var isFollowing: Bool { !(options.patterns == ["-"] && files.isEmpty) }
 
+    /// A file holds more than the last pass read (its budget ran out): the next pass should
+    /// come at once rather than after a wait, so that a backlog drains at full speed.
+    public var hasBacklog: Bool { budgetRanOut && files.contains { !$0.isStandardInput && $0.bytesBehind > 0 } }
+    /// Some file's read stopped at the pass budget in the last pass (a failing read does not
+    /// count: it must not make the loop spin).
+    private var budgetRanOut = false
+
     // MARK: - Waiting
 
     /// Sleeps until a followed file may have changed, `extra` is readable, or `timeout`
@@ -107,6 +114,7 @@ public final class Follower {
             lastScan = now
             lookAtPaths(now: now)
         }
+        budgetRanOut = false
         for file in files {
             read(file)
         }
@@ -147,6 +155,7 @@ public final class Follower {
             budget -= n
             handOn(file, base, count: held + n)
         }
+        budgetRanOut = true
     }
 
     /// Hands the whole lines of `buffer[0..<count]` on and keeps the unfinished rest.

@@ -2,6 +2,7 @@ import AccessLogFormat
 import AlertRules
 import FlagAggregation
 import LogSources
+import RecordCounting
 import Synchronization
 
 #if canImport(Glibc)
@@ -32,7 +33,7 @@ public enum ScanEngine {
 
     /// Expands `arguments` (files, directories, globs, `-`) and scans them.
     public static func scan(_ arguments: [String], options: ScanOptions, progress: ScanProgress? = nil) -> ScanResult {
-        let (files, errors) = expandInputs(arguments, include: options.include, exclude: options.exclude)
+        let (files, errors) = expandInputs(arguments, include: options.reading.include, exclude: options.reading.exclude)
         var result = scan(files, options: options, progress: progress)
         for error in errors {
             var failed = InputSummary(path: error.path)
@@ -43,8 +44,10 @@ public enum ScanEngine {
     }
 
     public static func scan(_ files: [InputFile], options: ScanOptions, progress: ScanProgress? = nil) -> ScanResult {
-        let plans = BuiltinFormat.allCases.map(\.plan)
-        let groupKey = options.groupBy ?? decideGroupKey(files, options: options, plans: plans)
+        var options = options
+        if options.reading.groupBy == nil {
+            options.reading.groupBy = decideGroupKey(files, configuration: options.reading)
+        }
         // Looked at once per file: plain regular files are split and mapped, the rest streamed.
         let plain = files.map(isPlainRegularFile)
         let units = makeUnits(files, plain: plain, options: options)
@@ -52,18 +55,21 @@ public enum ScanEngine {
         let knownSize = plain.allSatisfy { $0 }
         progress?.setTotal(knownSize ? files.reduce(0) { $0 + Int($1.size) } : 0)
         let workerCount = max(1, min(options.threads, units.count))
-        let scanners = (0..<workerCount).map { _ in LineScanner(options: options, plans: plans, groupKey: groupKey) }
+        let scanners = (0..<workerCount).map { _ in LineScanner(options: options) }
         let next = Atomic<Int>(0)
-        let unitCounts = UnsafeMutableBufferPointer<LineScanner.UnitCounts?>.allocate(capacity: units.count)
-        unitCounts.initialize(repeating: nil)
-        // Deinitialized before the memory goes: the counts hold strings (paths, errors), which
-        // `deallocate` alone would leak (LeakSanitizer found it).
+        let unitTallies = UnsafeMutableBufferPointer<InputSummary?>.allocate(capacity: units.count)
+        let unitLines = UnsafeMutableBufferPointer<Int>.allocate(capacity: units.count)
+        unitTallies.initialize(repeating: nil)
+        unitLines.initialize(repeating: 0)
+        // Deinitialized before the memory goes: the summaries hold strings (paths, errors),
+        // which `deallocate` alone would leak (LeakSanitizer found it).
         defer {
-            unitCounts.deinitialize()
-            unitCounts.deallocate()
+            unitTallies.deinitialize()
+            unitTallies.deallocate()
+            unitLines.deallocate()
         }
         let unitSamples = Mutex<[Int: [MalformedSample]]>([:])
-        let slots = SendableSlots(unitCounts)
+        let slots = SendableSlots(summaries: unitTallies, lines: unitLines)
 
         runOnThreads(workerCount) { worker in
             let scanner = scanners[worker]
@@ -73,66 +79,128 @@ public enum ScanEngine {
                 let unit = units[index]
                 let file = files[unit.input]
                 let path = file.isStandardInput ? "<stdin>" : file.path
-                var counts: LineScanner.UnitCounts
                 do {
+                    let tally: InputTally
                     if plain[unit.input], file.size > 0 {
                         let region = try MappedFileRegion(path: file.path, range: unit.range ?? 0..<file.size)
-                        counts = scanner.scan(region, progress: progress)
+                        tally = scanner.scan(region, progress: progress)
                     } else {
-                        counts = scanner.scan(try open(file), path: path, progress: progress)
+                        tally = scanner.scan(try open(file), path: path, progress: progress)
                     }
+                    slots.store(tally.summary, lines: tally.physicalLines, at: index)
                 } catch {
-                    counts = LineScanner.UnitCounts(summary: InputSummary(path: path))
-                    counts.summary.error = "\(error)"
+                    var failed = InputSummary(path: path)
+                    failed.error = "\(error)"
+                    slots.store(failed, lines: 0, at: index)
                 }
-                slots.store(counts, at: index)
-                let samples = scanner.takeSamples()
+                let samples = scanner.counter.takeSamples()
                 if !samples.isEmpty { unitSamples.withLock { $0[index] = samples } }
             }
         }
 
-        var result = ScanResult(groupBy: groupKey ?? scanners.compactMap(\.groupKey?.kind).first ?? .upstreamCluster)
-        for scanner in scanners {
-            result.totals.merge(scanner.totals())
-            result.recordsByFormat.merge(scanner.recordsByFormat, uniquingKeysWith: +)
-            result.outsideTimeRange += scanner.outsideTimeRange
-            result.late += scanner.late
-            result.keysOverflowed += scanner.keysOverflowed
-            result.untimed += scanner.untimed
-            scanner.drainSeries(into: &result.series)
-            for reason in MalformedReason.allCases where scanner.malformedByReason[Int(reason.rawValue)] > 0 {
-                result.malformedByReason[reason, default: 0] += scanner.malformedByReason[Int(reason.rawValue)]
-            }
-        }
+        var result = ScanResult(groupBy: options.reading.groupBy ?? scanners.compactMap(\.counter.groupKey?.kind).first ?? .upstreamCluster)
+        for scanner in scanners { scanner.counter.add(to: &result.counts) }
         // Units of one input are consecutive and in file order: sum them, and number sample lines.
         let samplesByUnit = unitSamples.withLock { $0 }
         var inputs: [InputSummary] = files.map { InputSummary(path: $0.isStandardInput ? "<stdin>" : $0.path) }
         var linesBefore = 0
         for (index, unit) in units.enumerated() {
-            let counts = unitCounts[index]!
             if index == 0 || units[index - 1].input != unit.input { linesBefore = 0 }
-            inputs[unit.input].add(counts.summary)
+            inputs[unit.input].add(unitTallies[index]!)
             for var sample in samplesByUnit[index] ?? [] {
                 sample.line += linesBefore
                 result.malformedSamples.append(sample)
             }
-            linesBefore += counts.physicalLines
+            linesBefore += unitLines[index]
         }
-        result.malformedSamples = Array(result.malformedSamples.prefix(options.malformedSampleLimit))
+        result.malformedSamples = Array(result.malformedSamples.prefix(options.reading.malformedSampleLimit))
         result.inputs = inputs
         result.records = inputs.reduce(0) { $0 + $1.records }
         result.malformed = inputs.reduce(0) { $0 + $1.malformed }
         result.resolutionSeconds = options.resolutionSeconds
-        result.foldKeys(beyond: options.maxKeys)
-        (result.spikes, result.alertEvents) = SpikeFinder.find(result.series, rules: options.rules,
-                                                               resolutionSeconds: options.resolutionSeconds)
+        let folded = foldKeys(&result.counts, beyond: options.reading.maxKeys)
+        replayHistory(scanners, folded: folded, options: options, into: &result)
         return result
+    }
+
+    /// Keeps the keys with the most requests, as many as one worker may hold (`maxKeys`
+    /// counts `-` and `__other__` too), and counts the others under `__other__`: each worker
+    /// caps its own keys, so together they may hold more. Returns the keys folded.
+    static func foldKeys(_ counts: inout CountSummary, beyond maxKeys: Int) -> Set<String> {
+        let named = counts.totals.keys.filter { $0.key != GroupKey.otherName && $0.key != GroupKey.missingName }
+        let room = max(maxKeys, 2) - 2
+        guard named.count > room else { return [] }
+        let folded = named.sorted { ($0.value.requests, $1.key) > ($1.value.requests, $0.key) }.dropFirst(room)
+        for (key, keyTotals) in folded {
+            counts.totals.keys[key] = nil
+            counts.totals.keys[GroupKey.otherName, default: KeyTotals()].add(keyTotals)
+            counts.keysOverflowed += keyTotals.requests
+        }
+        return Set(folded.map { $0.key })
+    }
+
+    /// Merges every worker's history in time order and replays the rules over it: the spikes,
+    /// the alert events and the report's timeline. Memory: the keys' last windows and the
+    /// timeline's bins, whatever the span.
+    static func replayHistory(_ scanners: [LineScanner], folded: Set<String>, options: ScanOptions, into result: inout ScanResult) {
+        // One numbering of the keys over all workers; folded keys count under `__other__`.
+        var names: [String] = []
+        var ids: [String: UInt32] = [:]
+        func id(of name: String) -> UInt32 {
+            let merged = folded.contains(name) ? GroupKey.otherName : name
+            if let id = ids[merged] { return id }
+            ids[merged] = UInt32(names.count)
+            names.append(merged)
+            return UInt32(names.count - 1)
+        }
+        let workers = scanners.map { scanner -> (runs: [BucketRun], keys: [UInt32]) in
+            let runs = scanner.runs.takeRuns()
+            let count = scanner.counter.groupKey?.interner.count ?? 0
+            return (runs, (0..<count).map { id(of: scanner.counter.keyName(UInt32($0))) })
+        }
+        let runs = workers.flatMap(\.runs)
+        let ranges = runs.compactMap(\.bucketRange)
+        guard let low = ranges.map(\.lowerBound).min(), let high = ranges.map(\.upperBound).max() else { return }
+        let lanes = 1 + options.rules.count
+        var timeline = Timeline(buckets: low...high, resolutionSeconds: options.resolutionSeconds, lanes: lanes)
+        var evaluator = HistoryEvaluator(rules: options.rules, resolutionSeconds: options.resolutionSeconds, names: names)
+        let resolution = Int64(options.resolutionSeconds)
+        var merge = BucketMerge(workers, lanes: lanes, keyCount: names.count)
+        merge.forEachBucket { bucket, keys, counts in
+            var requests = 0
+            for key in keys {
+                let keyCounts = UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)])
+                requests += Int(keyCounts[0])
+                evaluator.add(key: key, bucket: bucket, counts: keyCounts)
+            }
+            timeline.addRequests(requests, at: bucket * resolution)
+        }
+        evaluator.finish()
+        result.spikes = evaluator.spikes
+        result.alertEvents = evaluator.events
+
+        // The charted keys' every lane, in a second pass over the same runs.
+        var charted = Set<Int>()
+        for spike in result.spikes where charted.count < ScanResult.maxChartedKeys {
+            if let key = ids[spike.cluster], charted.insert(Int(key)).inserted { timeline.chart(spike.cluster) }
+        }
+        result.unchartedSpikingKeys = Set(result.spikes.map(\.cluster)).count - charted.count
+        if !charted.isEmpty {
+            var again = BucketMerge(workers, lanes: lanes, keyCount: names.count)
+            again.forEachBucket { bucket, keys, counts in
+                for key in keys where charted.contains(key) {
+                    timeline.add(UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)]), key: names[key],
+                                 at: bucket * resolution)
+                }
+            }
+        }
+        result.timeline = timeline
     }
 
     /// The key to group by when not told: the cluster if the first input's format has one.
     /// Decided before the workers start so that all of them intern the same field.
-    static func decideGroupKey(_ files: [InputFile], options: ScanOptions, plans: [LinePlan]) -> FieldKind? {
-        switch options.format {
+    static func decideGroupKey(_ files: [InputFile], configuration: ReadingConfiguration) -> FieldKind? {
+        switch configuration.format {
         case .fixed(let plan): return plan.defaultGroupKey
         case .automatic:
             // Standard input and pipes cannot be read twice: their worker decides from its own first chunk.
@@ -147,7 +215,7 @@ public enum ScanEngine {
                 }
                 return filled
             }
-            let parser = LineParser(choosingAmong: plans)
+            let parser = LineParser(choosingAmong: configuration.plans)
             let chosen = head.withUnsafeBytes { parser.chooseFormat(from: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             return chosen ? parser.currentPlan.defaultGroupKey : nil
         }
@@ -219,7 +287,10 @@ private final class ThreadBody: @unchecked Sendable {
 /// Per-unit result slots: each unit index is written by exactly one worker, and read
 /// only after every worker has been joined.
 private struct SendableSlots: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<LineScanner.UnitCounts?>
-    init(_ buffer: UnsafeMutableBufferPointer<LineScanner.UnitCounts?>) { self.buffer = buffer }
-    func store(_ counts: LineScanner.UnitCounts, at index: Int) { buffer[index] = counts }
+    let summaries: UnsafeMutableBufferPointer<InputSummary?>
+    let lines: UnsafeMutableBufferPointer<Int>
+    func store(_ summary: InputSummary, lines count: Int, at index: Int) {
+        summaries[index] = summary
+        lines[index] = count
+    }
 }

@@ -1,5 +1,5 @@
 import AccessLogFormat
-import FlagAggregation
+import RecordCounting
 import Foundation
 import LogScan
 

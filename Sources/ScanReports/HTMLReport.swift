@@ -2,6 +2,7 @@ import AccessLogFormat
 import AlertRules
 import FlagAggregation
 import LogScan
+import RecordCounting
 
 /// `--output html`: one self-contained page to read after an incident. It has a summary of
 /// the scan, the spikes the rules found, a timeline per cluster that spiked, and the totals.
@@ -66,10 +67,7 @@ public enum HTMLReport {
     }
 
     /// A ratio as "12.3%".
-    static func percent(_ ratio: Double) -> String {
-        guard ratio.isFinite else { return "–" }
-        return TableReport.percent(ratio) + "%"
-    }
+    static func percent(_ ratio: Double) -> String { Percent.string(ratio) }
 
     /// Axis labels: 950, 1.2k, 12k, 3.4M.
     static func compact(_ value: Int) -> String {
@@ -108,46 +106,12 @@ public enum HTMLReport {
         return (String(parts[0]), String(parts[1]))
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { BinGrid.floorDiv(a, b) }
 
     /// A number for SVG coordinates: at most one decimal.
     static func f(_ value: Double) -> String {
         let tenths = Int((value * 10).rounded())
         return tenths % 10 == 0 ? String(tenths / 10) : (tenths < 0 && tenths > -10 ? "-0.\(-tenths % 10)" : "\(tenths / 10).\(abs(tenths) % 10)")
-    }
-
-    // MARK: - Bins
-
-    /// The time bins of every chart: `count` bins of `step` seconds from `start` (seconds).
-    struct Bins {
-        var start: Int64
-        var step: Int64
-        var count: Int
-        var end: Int64 { start + step * Int64(count) }
-
-        /// The smallest round bin length that is a multiple of the resolution and keeps the
-        /// range within `maxBins` bins. Bins are aligned to multiples of their length.
-        init(from low: Int64, to high: Int64, resolution: Int64, maxBins: Int) {
-            let round: [Int64] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
-                                  86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400]
-            var candidates = round.filter { $0 >= resolution && $0 % resolution == 0 }
-            candidates += [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600].map { $0 * resolution }
-            candidates = Array(Set(candidates)).sorted()
-            let span = max(high - low, 1)
-            var chosen: Int64?
-            for step in candidates {
-                let first = HTMLReport.floorDiv(low, step) * step
-                if (high - first + step - 1) / step <= Int64(maxBins) {
-                    chosen = step
-                    break
-                }
-            }
-            // Past every round length (years of data): whole days.
-            let step = chosen ?? ((span / Int64(maxBins - 1)) / 86400 + 1) * 86400
-            start = HTMLReport.floorDiv(low, step) * step
-            count = Int(max(1, (high - start + step - 1) / step))
-            self.step = step
-        }
     }
 
     /// Round steps for y axes: 1, 2, 5 × 10^k.
@@ -185,13 +149,8 @@ private struct Page {
         self.result = result
         self.rules = rules
         resolution = Int64(max(1, result.resolutionSeconds))
-        var low: Int64?
-        var high: Int64?
-        for series in result.series.values {
-            guard let r = series.bucketRange else { continue }
-            low = min(low ?? .max, r.lowerBound * resolution)
-            high = max(high ?? .min, (r.upperBound + 1) * resolution)
-        }
+        var low = result.timeline?.firstSecond
+        var high = result.timeline.map { $0.lastSecond + 1 }
         for spike in result.spikes {
             low = min(low ?? .max, HTMLReport.floorDiv(spike.start, 1_000_000))
             high = max(high ?? .min, HTMLReport.floorDiv(spike.end + 999_999, 1_000_000))
@@ -209,45 +168,32 @@ private struct Page {
         -> (low: Int64, high: Int64, before: Int, after: Int)?
     {
         guard let full else { return nil }
-        // Requests per bucket over every key, by page.
-        let size = SecondSeries.pageSize
-        var sums: [Int64: [Int]] = [:]
-        var total = 0
-        for series in result.series.values {
-            for (number, counts) in series.pages {
-                // Taken out and put back, so that it is mutated in place, not copied.
-                var page = sums.removeValue(forKey: number) ?? Array(repeating: 0, count: size)
-                for offset in 0..<size {
-                    let requests = Int(counts[offset * series.lanes])
-                    page[offset] += requests
-                    total += requests
-                }
-                sums[number] = page
+        // Requests per timeline bin over every key; the cut is at bin bounds.
+        let bins = result.timeline.map { timeline in
+            timeline.requests.enumerated().filter { $0.element > 0 }.map {
+                (start: timeline.grid.start + Int64($0.offset) * timeline.grid.step, end: timeline.grid.start + Int64($0.offset + 1) * timeline.grid.step,
+                 requests: $0.element)
             }
-        }
+        } ?? []
+        let total = bins.reduce(0) { $0 + $1.requests }
         let cut = Int(Double(total) * trimmedShare)
-        let numbers = sums.keys.sorted()
         var low = full.low, high = full.high
         var before = 0, after = 0
         if cut > 0 {
-            // The first bucket whose requests would push the left-out count past `cut`.
-            search: for number in numbers {
-                for (offset, requests) in sums[number]!.enumerated() where requests > 0 {
-                    if before + requests > cut {
-                        low = (number * Int64(size) + Int64(offset)) * resolution
-                        break search
-                    }
-                    before += requests
+            // The first bin whose requests would push the left-out count past `cut`.
+            for bin in bins {
+                if before + bin.requests > cut {
+                    low = max(bin.start, full.low)
+                    break
                 }
+                before += bin.requests
             }
-            search: for number in numbers.reversed() {
-                for (offset, requests) in sums[number]!.enumerated().reversed() where requests > 0 {
-                    if after + requests > cut {
-                        high = (number * Int64(size) + Int64(offset) + 1) * resolution
-                        break search
-                    }
-                    after += requests
+            for bin in bins.reversed() {
+                if after + bin.requests > cut {
+                    high = min(bin.end, full.high)
+                    break
                 }
+                after += bin.requests
             }
         }
         // Spikes are always shown whole, with what lies before them.
@@ -263,11 +209,8 @@ private struct Page {
             // Count exactly what the clamped range leaves out.
             before = 0
             after = 0
-            for (number, page) in sums {
-                for (offset, requests) in page.enumerated() where requests > 0 {
-                    let second = (number * Int64(size) + Int64(offset)) * resolution
-                    if second < low { before += requests } else if second >= high { after += requests }
-                }
+            for bin in bins {
+                if bin.end <= low { before += bin.requests } else if bin.start >= high { after += bin.requests }
             }
         }
         return (low, high, before, after)
@@ -503,7 +446,7 @@ private struct Page {
 
     mutating func timelineSection() {
         guard !spiking.isEmpty, let range = chartRange else { return }
-        let bins = HTMLReport.Bins(from: range.low, to: range.high, resolution: resolution, maxBins: HTMLReport.maxBins)
+        let bins = BinGrid(from: range.low, to: range.high, resolution: result.timeline?.grid.step ?? resolution, maxBins: HTMLReport.maxBins)
         out += "<section id=\"timelines\">\n<h2>Timelines</h2>\n"
         out += "<p class=\"note\">Per \(HTMLReport.stepName(bins.step)): requests (grey bars) and, per rule that fired, records carrying its flags. Shaded: the spike episodes. Hover a bar for its counts."
         if range.before + range.after > 0 {
@@ -527,37 +470,16 @@ private struct Page {
         out += "</section>\n"
     }
 
-    /// Sums of lane 0 (requests) and of `lanes` per bin.
-    func binned(_ series: KeySeries, lanes: [Int], bins: HTMLReport.Bins) -> [[Int]] {
-        var values = Array(repeating: Array(repeating: 0, count: bins.count), count: lanes.count + 1)
-        let size = Int64(SecondSeries.pageSize)
-        for (number, counts) in series.pages {
-            let first = number * size
-            // Skip pages wholly outside the bins.
-            if (first + size) * resolution <= bins.start || first * resolution >= bins.end { continue }
-            for offset in 0..<SecondSeries.pageSize {
-                let requests = counts[offset * series.lanes]
-                if requests == 0 { continue }  // a flagged record is a request too
-                let second = (first + Int64(offset)) * resolution
-                let bin = Int(HTMLReport.floorDiv(second - bins.start, bins.step))
-                guard bin >= 0, bin < bins.count else { continue }
-                values[0][bin] += Int(requests)
-                for (i, lane) in lanes.enumerated() { values[i + 1][bin] += Int(counts[offset * series.lanes + lane]) }
-            }
-        }
-        return values
-    }
-
-    mutating func chart(number: Int, key: String, bins: HTMLReport.Bins) {
+    mutating func chart(number: Int, key: String, bins: BinGrid) {
         let spikes = result.spikes.filter { $0.cluster == key }
-        let series = result.series[key] ?? KeySeries(lanes: 1)
+        let timeline = result.timeline
         // One line per rule that fired on this key, in rule order.
         var ruleIndexes: [Int] = []
         for spike in spikes {
-            if let index = ruleIndex(spike.rule), index + 1 < series.lanes, !ruleIndexes.contains(index) { ruleIndexes.append(index) }
+            if let index = ruleIndex(spike.rule), index + 1 < (timeline?.lanes ?? 0), !ruleIndexes.contains(index) { ruleIndexes.append(index) }
         }
         ruleIndexes.sort()
-        let values = binned(series, lanes: ruleIndexes.map { $0 + 1 }, bins: bins)
+        let values = ([0] + ruleIndexes.map { $0 + 1 }).map { timeline?.counts(key, lane: $0, on: bins) ?? Array(repeating: 0, count: bins.count) }
         let totals = result.totals.keys[key] ?? KeyTotals()
 
         out += "<div class=\"chart\" id=\"chart-\(number)\">\n<h3 class=\"mono\">\(HTMLReport.name(key))</h3>\n"

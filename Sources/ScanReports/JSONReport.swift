@@ -1,8 +1,8 @@
 import AccessLogFormat
 import AlertRules
-import FlagAggregation
 import Foundation
 import LogScan
+import RecordCounting
 
 /// The `--output json` report. Keys are documented in the README; later versions add keys
 /// and never rename these.
@@ -66,6 +66,11 @@ public struct JSONReport: Encodable {
     var spikes: [SpikeEntry]
 
     public init(_ result: ScanResult, gzipDecoder: String) {
+        self.init(result.counts, spikes: result.spikes, gzipDecoder: gzipDecoder)
+    }
+
+    /// A report of counts alone (`tail --report`), or of counts and the spikes found in them.
+    public init(_ result: CountSummary, spikes: [Spike] = [], gzipDecoder: String) {
         format = result.format
         formats = result.recordsByFormat
         self.gzipDecoder = gzipDecoder
@@ -81,7 +86,7 @@ public struct JSONReport: Encodable {
         late = result.late
         keysOverflowed = result.keysOverflowed
         untimed = result.untimed
-        spikes = result.spikes.map {
+        self.spikes = spikes.map {
             SpikeEntry(rule: $0.rule, cluster: $0.cluster, flags: $0.flags, start: RFC3339.string(micros: $0.start),
                        end: RFC3339.string(micros: $0.end), peakCount: $0.peakCount, peakRatio: $0.peakRatio,
                        count: $0.count, requests: $0.requests)

@@ -2,6 +2,7 @@ import AccessLogFormat
 import AlertRules
 import FlagAggregation
 import LogScan
+import RecordCounting
 
 /// The terminal table: keys with the most upstream failures first.
 public struct TableReport {
@@ -39,7 +40,7 @@ public struct TableReport {
             let ratio = totals.requests > 0 ? Double(failed) / Double(totals.requests) : 0
             // Extension flags are counted by the name the log gives them.
             let flags = TableReport.orderedFlags(totals.flags).map { "\(Terminal.sanitized($0.key))=\($0.value)" }.joined(separator: " ")
-            rows.append([TableReport.shown(key), String(totals.requests), String(failed), TableReport.percent(ratio), flags])
+            rows.append([TableReport.shown(key), String(totals.requests), String(failed), Percent.number(ratio), flags])
             severities.append(ratio)
         }
         let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -59,38 +60,42 @@ public struct TableReport {
         return out
     }
 
-    /// One line per spiking (cluster, rule): flagged records per minute over the scanned range.
+    /// One line per spiking (cluster, rule): flagged records per cell over the scanned range,
+    /// at most 60 cells of whole minutes.
     func sparklines(_ result: ScanResult, rules: [AlertRule]) -> String {
         // Pairs, not joined strings: a cluster name may hold any character, NUL included.
         struct Pair: Hashable { var cluster: String, rule: String }
         let pairs = Set(result.spikes.map { Pair(cluster: $0.cluster, rule: $0.rule) }).sorted { ($0.cluster, $0.rule) < ($1.cluster, $1.rule) }
-        guard !pairs.isEmpty else { return "" }
-        let ranges = result.series.values.compactMap(\.bucketRange)
-        guard let first = ranges.map(\.lowerBound).min(), let last = ranges.map(\.upperBound).max() else { return "" }
-        let bucketsPerMinute = Int64(max(1, 60 / result.resolutionSeconds))
-        let minutes = (last - first) / bucketsPerMinute + 1
-        // At most 60 cells: several minutes per cell on long ranges.
-        let minutesPerCell = max(1, (minutes + 59) / 60)
-        let cells = Int((minutes + minutesPerCell - 1) / minutesPerCell)
-        let startMicros = first * Int64(result.resolutionSeconds) * 1_000_000
-        let endMicros = (last + 1) * Int64(result.resolutionSeconds) * 1_000_000
-        var out = "\nspikes (\(result.spikes.count)), flagged records per \(minutesPerCell == 1 ? "minute" : "\(minutesPerCell) minutes"), "
-            + "\(RFC3339.string(micros: startMicros)) to \(RFC3339.string(micros: endMicros)):\n"
+        guard !pairs.isEmpty, let timeline = result.timeline else { return "" }
+        let cells = BinGrid(from: timeline.firstSecond, to: timeline.lastSecond + 1,
+                            resolution: TableReport.leastCommonMultiple(timeline.grid.step, 60), maxBins: 60)
+        var out = "\nspikes (\(result.spikes.count)), flagged records per \(TableReport.cellName(cells.step)), "
+            + "\(RFC3339.string(micros: timeline.firstSecond * 1_000_000)) to \(RFC3339.string(micros: (timeline.lastSecond + 1) * 1_000_000)):\n"
         let width = pairs.map { TableReport.shown($0.cluster).count }.max() ?? 0
-        for (cluster, rule) in pairs.map({ ($0.cluster, $0.rule) }) {
-            guard let lane = rules.firstIndex(where: { $0.name == rule }).map({ $0 + 1 }), let series = result.series[cluster] else { continue }
-            var counts = Array(repeating: 0, count: cells)
-            for bucket in first...last {
-                let n = series.count(bucket, lane: lane)
-                if n > 0 { counts[Int((bucket - first) / bucketsPerMinute / minutesPerCell)] += Int(n) }
-            }
+        for (cluster, rule) in pairs.map({ ($0.cluster, $0.rule) }) where timeline.keys[cluster] != nil {
+            guard let lane = rules.firstIndex(where: { $0.name == rule }).map({ $0 + 1 }) else { continue }
+            let counts = timeline.counts(cluster, lane: lane, on: cells)
             let episodes = result.spikes.filter { $0.cluster == cluster && $0.rule == rule }.count
             let flags = rules[lane - 1].flagCodes.joined(separator: ",")
             let line = TableReport.shown(cluster).padding(toLength: width) + "  " + TableReport.sparkline(counts)
                 + "  \(flags) max \(counts.max() ?? 0)/cell, \(episodes) episode\(episodes == 1 ? "" : "s")"
             out += paint(line, "31") + "\n"
         }
+        if result.unchartedSpikingKeys > 0 { out += "… \(result.unchartedSpikingKeys) more spiking keys (see --output json)\n" }
         return out
+    }
+
+    /// "minute", "5 minutes", "2 hours".
+    static func cellName(_ seconds: Int64) -> String {
+        if seconds == 60 { return "minute" }
+        if seconds % 3600 == 0 { return seconds == 3600 ? "hour" : "\(seconds / 3600) hours" }
+        return "\(seconds / 60) minutes"
+    }
+
+    static func leastCommonMultiple(_ a: Int64, _ b: Int64) -> Int64 {
+        var (x, y) = (a, b)
+        while y != 0 { (x, y) = (y, x % y) }
+        return a / x * b
     }
 
     /// A key as the table shows it: neutralised and cut.
@@ -109,11 +114,6 @@ public struct TableReport {
             let b = ResponseFlag(code: $1.key)?.rawValue ?? Int.max
             return (a, $0.key) < (b, $1.key)
         }
-    }
-
-    static func percent(_ ratio: Double) -> String {
-        let tenths = Int((ratio * 1000).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
     }
 
     private func colourCode(_ ratio: Double) -> String? {

@@ -1,5 +1,6 @@
 import AlertDelivery
 import AlertRules
+import RecordCounting
 import ArgumentParser
 import FlagMetrics
 import Foundation

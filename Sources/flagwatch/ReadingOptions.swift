@@ -1,7 +1,7 @@
 import AccessLogFormat
 import AlertRules
 import ArgumentParser
-import LogScan
+import RecordCounting
 
 /// Options `scan` and `tail` share: how lines are read, grouped and judged.
 struct ReadingOptions: ParsableArguments {
@@ -17,19 +17,19 @@ struct ReadingOptions: ParsableArguments {
     var groupBy: String?
 
     @Option(name: .customLong("max-line-length"), help: "Longer lines are skipped and counted as malformed (bytes).")
-    var maxLineLength = 64 * 1024
+    var maxLineLength = ReadingConfiguration().maxLineLength
 
     @Option(help: "Alert rules file (YAML); without it the built-in rules apply (see 'flagwatch rules print-defaults').")
     var rules: String?
 
     @Option(help: "Bucket records by their start time (event) or by when they are read (processing: for logs without usable times).")
-    var time: TimeSource = .event
+    var time = ReadingConfiguration().timeSource
 
     @Option(help: "Records this many seconds older than the latest start time seen are counted as late.")
-    var lateness = 30
+    var lateness = ReadingConfiguration().allowedLateness
 
     @Option(name: .customLong("max-keys"), help: "Most distinct keys counted; past it records count under __other__.")
-    var maxKeys = 10_000
+    var maxKeys = ReadingConfiguration().maxKeys
 
     @Option(help: "In directories, also read files whose name or path matches this glob (repeatable).")
     var include: [String] = []
@@ -56,6 +56,20 @@ struct ReadingOptions: ParsableArguments {
     }
 
     var groupKind: FieldKind? { groupBy.flatMap(FieldKind.init(groupName:)) }
+
+    /// The counting core's configuration these options describe.
+    func configuration() throws -> ReadingConfiguration {
+        var configuration = ReadingConfiguration()
+        configuration.format = try formatChoice()
+        configuration.groupBy = groupKind
+        configuration.maxLineLength = maxLineLength
+        configuration.maxKeys = maxKeys
+        configuration.allowedLateness = lateness
+        configuration.timeSource = time
+        configuration.include = include
+        configuration.exclude = exclude
+        return configuration
+    }
 
     func loadRules() throws -> [AlertRule] {
         try rules.map { try RulesArgument.load($0) } ?? AlertRule.defaults

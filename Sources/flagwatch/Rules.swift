@@ -1,7 +1,7 @@
 import AlertRules
 import ArgumentParser
 import Foundation
-import ScanReports
+import RecordCounting
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(

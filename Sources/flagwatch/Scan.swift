@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import LogScan
 import LogSources
+import RecordCounting
 import ScanReports
 
 struct Scan: ParsableCommand {
@@ -57,19 +58,12 @@ struct Scan: ParsableCommand {
 
     func run() throws {
         var options = ScanOptions()
-        options.format = try reading.formatChoice()
-        options.groupBy = reading.groupKind
+        options.reading = try reading.configuration()
+        options.reading.since = try since.map { try TimeArgument.micros($0, option: "--since") }
+        options.reading.until = try until.map { try TimeArgument.micros($0, option: "--until") }
+        options.reading.malformedSampleLimit = showMalformed
         options.threads = threads
-        options.maxLineLength = reading.maxLineLength
-        options.since = try since.map { try TimeArgument.micros($0, option: "--since") }
-        options.until = try until.map { try TimeArgument.micros($0, option: "--until") }
-        options.malformedSampleLimit = showMalformed
-        options.include = reading.include
-        options.exclude = reading.exclude
-        options.allowedLateness = reading.lateness
         options.resolutionSeconds = resolution
-        options.maxKeys = reading.maxKeys
-        options.timeSource = reading.time
         options.rules = try reading.loadRules()
 
         let progress = ScanProgress()
@@ -78,7 +72,7 @@ struct Scan: ParsableCommand {
         meter?.stop()
 
         let diagnostics = StandardError()
-        if case .automatic = options.format {
+        if case .automatic = options.reading.format {
             let formats = result.recordsByFormat.sorted { $0.value > $1.value }.map { "\($0.key) (\($0.value) records)" }
             diagnostics.write("flagwatch: format auto-detected: \(formats.isEmpty ? "none" : formats.joined(separator: ", "))")
         }

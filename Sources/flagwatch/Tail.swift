@@ -5,7 +5,7 @@ import FlagMetrics
 import Foundation
 import LiveTail
 import LogFollow
-import LogScan
+import RecordCounting
 import ScanReports
 
 struct Tail: ParsableCommand {
@@ -76,15 +76,10 @@ struct Tail: ParsableCommand {
         follow.include = reading.include
         follow.exclude = reading.exclude
         follow.startAtEnd = from == .end
-        follow.maxLineLength = reading.maxLineLength
         follow.pollInterval = pollInterval
         var options = TailOptions(follow: follow)
-        options.format = try reading.formatChoice()
-        options.groupBy = reading.groupKind
+        options.reading = try reading.configuration()
         options.rules = try reading.loadRules()
-        options.maxKeys = reading.maxKeys
-        options.allowedLateness = reading.lateness
-        options.timeSource = reading.time
         options.ignoreCheckpoints = ignoreCheckpoints
         options.stateDirectory = noState ? nil : stateDir ?? defaultStateDirectory()
         let listen = metricsListen.flatMap(ListenAddress.init)
@@ -144,7 +139,7 @@ struct Tail: ParsableCommand {
             return !stop
         }
         if let report {
-            let text = JSONReport(engine.scanResult(), gzipDecoder: "none").rendered()
+            let text = JSONReport(engine.summary(), gzipDecoder: "none").rendered()
             do {
                 try text.write(toFile: report, atomically: true, encoding: .utf8)
             } catch {
@@ -199,7 +194,7 @@ struct AlertPrinter {
         let status = firing ? "FIRING  " : "RESOLVED"
         let painted = colour ? (firing ? "\u{1B}[1;31m\(status)\u{1B}[0m" : "\u{1B}[32m\(status)\u{1B}[0m") : status
         let time = RFC3339.string(micros: firing ? event.startsAt : event.endsAt ?? event.startsAt)
-        let percent = String(format: "%.1f%%", event.ratio * 100)
+        let percent = Percent.string(event.ratio)
         // The cluster and the summary (which quotes it) come from the log; names from the rules file.
         var text = "\(time) \(painted) \(Terminal.sanitized(event.rule)) cluster=\(Terminal.sanitized(event.cluster)) \(event.flags.joined(separator: ",")) "
             + "\(event.count)/\(event.requests) (\(percent)) in \(event.window)s"
@@ -210,11 +205,11 @@ struct AlertPrinter {
 
 /// `--stats-interval`: one line of counters.
 enum StatsLine {
-    static func render(_ statistics: TailStatistics) -> String {
+    static func render(_ statistics: LiveStatistics) -> String {
         let counters = statistics.counters
-        let behind = statistics.files.reduce(0) { $0 + $1.bytesBehind }
+        let behind = statistics.inputs.reduce(0) { $0 + $1.bytesBehind }
         return "flagwatch: stats lines=\(counters.lines) records=\(counters.records) malformed=\(counters.malformed) "
             + "bytes=\(counters.bytes) late=\(counters.late) rotations=\(counters.rotations) truncations=\(counters.truncations) "
-            + "files=\(statistics.files.count) bytes-behind=\(behind) alerts-fired=\(counters.alertsFired)"
+            + "files=\(statistics.inputs.count) bytes-behind=\(behind) alerts-fired=\(counters.alertsFired)"
     }
 }

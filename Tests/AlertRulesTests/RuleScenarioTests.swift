@@ -1,6 +1,5 @@
 import AccessLogFormat
 import AlertRules
-import FlagAggregation
 import Testing
 
 /// Rules replayed over hand-made histories: each test is named after what it proves.
@@ -8,17 +7,18 @@ struct RuleScenarioTests {
     static let t0: Int64 = 1_782_000_000 * 1_000_000
     static let uf = ResponseFlags(.UF).rawValue
 
-    /// A history: for each second, (requests, of which flagged).
-    static func series(_ seconds: [(at: Int, requests: Int, flagged: Int)], rules: [AlertRule], key: String = "c") -> [String: KeySeries] {
-        let recorder = SecondSeries(masks: rules.map(\.flags.rawValue))
-        for second in seconds {
-            for i in 0..<second.requests {
-                recorder.add(key: 0, micros: t0 + Int64(second.at) * 1_000_000 + Int64(i), flags: i < second.flagged ? uf : 0)
-            }
+    /// Replays `rules` over a history: for each second, (requests, of which flagged with UF).
+    /// Seconds come in any order; the evaluator takes them in time order, as a scan's merge gives them.
+    static func find(_ seconds: [(at: Int, requests: Int, flagged: Int)], rules: [AlertRule], key: String = "c")
+        -> (spikes: [Spike], events: [AlertEvent])
+    {
+        var evaluator = HistoryEvaluator(rules: rules, resolutionSeconds: 1, names: [key])
+        for second in seconds.sorted(by: { $0.at < $1.at }) where second.requests > 0 {
+            let counts = [UInt32(second.requests)] + rules.map { $0.flags.rawValue & uf != 0 ? UInt32(second.flagged) : 0 }
+            counts.withUnsafeBufferPointer { evaluator.add(key: 0, bucket: t0 / 1_000_000 + Int64(second.at), counts: $0) }
         }
-        var out: [String: KeySeries] = [:]
-        recorder.drain(naming: { _ in key }, into: &out)
-        return out
+        evaluator.finish()
+        return (evaluator.spikes, evaluator.events)
     }
 
     static func rule(_ configure: (inout AlertRule) -> Void = { _ in }) -> AlertRule {
@@ -36,7 +36,7 @@ struct RuleScenarioTests {
         let rule = Self.rule()
         let history = Self.steady(0..<300, requests: 10, flagged: 0) + Self.steady(300..<360, requests: 10, flagged: 5)
             + Self.steady(360..<600, requests: 10, flagged: 0)
-        let (spikes, events) = SpikeFinder.find(Self.series(history, rules: [rule]), rules: [rule], resolutionSeconds: 1)
+        let (spikes, events) = Self.find(history, rules: [rule])
         #expect(spikes.count == 1)
         #expect(events.map(\.status) == [.firing, .resolved])
         let spike = spikes[0]
@@ -52,8 +52,8 @@ struct RuleScenarioTests {
         let rule = Self.rule()
         // The same burst written in reverse time order gives the same spike.
         let history = Self.steady(300..<360, requests: 10, flagged: 5)
-        let forward = SpikeFinder.find(Self.series(history, rules: [rule]), rules: [rule], resolutionSeconds: 1)
-        let backward = SpikeFinder.find(Self.series(history.reversed(), rules: [rule]), rules: [rule], resolutionSeconds: 1)
+        let forward = Self.find(history, rules: [rule])
+        let backward = Self.find(history.reversed(), rules: [rule])
         #expect(forward.spikes == backward.spikes)
         #expect(forward.spikes.count == 1)
     }
@@ -62,10 +62,10 @@ struct RuleScenarioTests {
         let rule = Self.rule { $0.forDuration = 60; $0.window = 10 }
         let short = Self.steady(0..<100, requests: 10, flagged: 0) + Self.steady(100..<130, requests: 10, flagged: 10)
             + Self.steady(130..<300, requests: 10, flagged: 0)
-        #expect(SpikeFinder.find(Self.series(short, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes.isEmpty)
+        #expect(Self.find(short, rules: [rule]).spikes.isEmpty)
         let long = Self.steady(0..<100, requests: 10, flagged: 0) + Self.steady(100..<200, requests: 10, flagged: 10)
             + Self.steady(200..<300, requests: 10, flagged: 0)
-        let spikes = SpikeFinder.find(Self.series(long, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes
+        let spikes = Self.find(long, rules: [rule]).spikes
         #expect(spikes.count == 1)
         #expect(spikes.first.map { $0.start } == Self.t0 + 101 * 1_000_000, "start is when the condition began to hold")
     }
@@ -78,21 +78,20 @@ struct RuleScenarioTests {
         }
         let flapping = Self.rule { $0.window = 5 }
         let held = Self.rule { $0.window = 5; $0.keepFiringFor = 30 }
-        #expect(SpikeFinder.find(Self.series(history, rules: [flapping]), rules: [flapping], resolutionSeconds: 1).spikes.count == 10)
-        #expect(SpikeFinder.find(Self.series(history, rules: [held]), rules: [held], resolutionSeconds: 1).spikes.count == 1)
+        #expect(Self.find(history, rules: [flapping]).spikes.count == 10)
+        #expect(Self.find(history, rules: [held]).spikes.count == 1)
     }
 
     @Test func baselineFactorFindsASpikeOnABusyClusterAndIgnoresItsLevel() {
         // A busy cluster with a steady 2 % UF: above minCount and minRatio all the time.
         let rule = Self.rule { $0.baselineFactor = 3; $0.minRatio = 0.01 }
         let level = Self.steady(0..<1200, requests: 100, flagged: 2)
-        #expect(SpikeFinder.find(Self.series(level, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes.isEmpty)
+        #expect(Self.find(level, rules: [rule]).spikes.isEmpty)
         let levelRuleWithoutBaseline = Self.rule { $0.minRatio = 0.01 }
-        #expect(!SpikeFinder.find(Self.series(level, rules: [levelRuleWithoutBaseline]), rules: [levelRuleWithoutBaseline],
-                                  resolutionSeconds: 1).spikes.isEmpty, "a plain level rule fires on the level")
+        #expect(!Self.find(level, rules: [levelRuleWithoutBaseline]).spikes.isEmpty, "a plain level rule fires on the level")
         var spiked = level
         for s in 900..<960 { spiked[s] = (s, 100, 20) }
-        let spikes = SpikeFinder.find(Self.series(spiked, rules: [rule]), rules: [rule], resolutionSeconds: 1).spikes
+        let spikes = Self.find(spiked, rules: [rule]).spikes
         #expect(spikes.count == 1)
         #expect(spikes.first.map { $0.start > Self.t0 + 900 * 1_000_000 && $0.start < Self.t0 + 960 * 1_000_000 } == true)
     }

@@ -1,7 +1,6 @@
-import FlagAggregation
+import RecordCounting
 import FlagMetrics
 import Foundation
-import LiveTail
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -12,8 +11,8 @@ struct MetricsEndpointTests {
     /// Keys as hostile as a log can make them: quotes, backslashes, line breaks, escapes.
     static let hostileKeys = ["outbound|80||a\"b.svc", "back\\slash", "line\nbreak", "\u{1B}[31mred\u{1B}[0m", "ünïcode|x"]
 
-    static func snapshot() -> TailSnapshot {
-        var counters = TailCounters()
+    static func snapshot() -> LiveSnapshot {
+        var counters = LiveCounters()
         counters.records = 12
         counters.malformedByReason = ["line-too-long": 2]
         counters.rotations = 1
@@ -21,12 +20,12 @@ struct MetricsEndpointTests {
         for (index, key) in hostileKeys.enumerated() {
             totals.keys[key] = KeyTotals(requests: 10 + index, upstreamFailures: index, flags: index > 0 ? ["UF": index, "URX": 1] : [:])
         }
-        let statistics = TailStatistics(counters: counters, files: [TailStatistics.File(path: "/var/log/x \"y\".log", offset: 5, size: 9, bytesBehind: 4)])
-        return TailSnapshot(statistics: statistics, totals: totals,
-                            alerts: [TailSnapshot.Alert(rule: "UF", cluster: hostileKeys[0], state: .firing)], watchedFlags: ["UF", "UH"], takenAt: Date().timeIntervalSince1970)
+        let statistics = LiveStatistics(counters: counters, inputs: [LiveStatistics.Input(path: "/var/log/x \"y\".log", offset: 5, size: 9, bytesBehind: 4)])
+        return LiveSnapshot(statistics: statistics, totals: totals,
+                            alerts: [LiveSnapshot.Alert(rule: "UF", cluster: hostileKeys[0], state: .firing)], watchedFlags: ["UF", "UH"], takenAt: Date().timeIntervalSince1970)
     }
 
-    static func text(_ snapshot: TailSnapshot) -> String {
+    static func text(_ snapshot: LiveSnapshot) -> String {
         String(decoding: PrometheusText.render(snapshot, extra: [ExtraSeries(name: "flagwatch_notifications_total", help: "Notifications by receiver and result.", labels: [("receiver", "ops"), ("result", "sent")], value: 3)], version: "test"), as: UTF8.self)
     }
 

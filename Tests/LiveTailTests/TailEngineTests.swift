@@ -2,6 +2,7 @@ import Foundation
 import LiveTail
 import LogFollow
 import LogScan
+import RecordCounting
 import Testing
 
 /// The engine in process: the same counts as `scan`, and counts that add up across runs.
@@ -19,14 +20,14 @@ struct TailEngineTests {
     }
 
     /// Runs an engine over `path` from its beginning until it has read everything.
-    static func follow(_ path: String, state: String?) throws -> ScanResult {
+    static func follow(_ path: String, state: String?) throws -> CountSummary {
         var follow = Follower.Options(patterns: [path])
         follow.startAtEnd = false
         var options = TailOptions(follow: follow)
         options.stateDirectory = state
         let engine = try TailEngine(options: options) { _ in }
-        engine.run(wake: -1) { !engine.statistics.files.allSatisfy { $0.bytesBehind == 0 } }
-        return engine.scanResult()
+        engine.run(wake: -1) { !engine.statistics.inputs.allSatisfy { $0.bytesBehind == 0 } }
+        return engine.summary()
     }
 
     @Test(arguments: ["istio.log", "envoy.log", "mixed-upgrade.log", "cri.log", "istio-json.jsonl"])

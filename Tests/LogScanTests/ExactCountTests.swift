@@ -1,6 +1,7 @@
 import AccessLogFormat
 import Foundation
 import LogScan
+import RecordCounting
 import Testing
 
 /// Counts equal the generator's ground truth, to the unit, whatever the thread count.
@@ -32,7 +33,7 @@ struct ExactCountTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, truth) = try Fixtures.generate(["--format", "istio", "--lines", "3000", "--seed", "3"], in: directory, name: "a.log")
         var options = ScanOptions()
-        options.format = try FormatChoice(argument: BuiltinFormat.istio.formatString)
+        options.reading.format = try FormatChoice(argument: BuiltinFormat.istio.formatString)
         let result = ScanEngine.scan([log.path], options: options)
         #expect(result.asTruth == truth)
         #expect(result.format == "custom")

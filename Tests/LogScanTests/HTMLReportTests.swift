@@ -1,6 +1,7 @@
 import AlertRules
 import Foundation
 import LogScan
+import RecordCounting
 import ScanReports
 import Testing
 

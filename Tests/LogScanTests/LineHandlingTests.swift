@@ -1,6 +1,7 @@
 import AccessLogFormat
 import Foundation
 import LogScan
+import RecordCounting
 import Testing
 
 /// Line splitting at the edges: buffers, long lines, CRLF, blank lines, no final newline.
@@ -27,7 +28,7 @@ struct LineHandlingTests {
     @Test func overlongLinesAreSkippedAndCounted() throws {
         let long = Self.line.replacingOccurrences(of: "curl/8", with: String(repeating: "x", count: 100_000))
         let result = try scan([Self.line, long, Self.line, long].joined(separator: "\n") + "\n") {
-            $0.malformedSampleLimit = 10
+            $0.reading.malformedSampleLimit = 10
         }
         #expect(result.records == 2)
         #expect(result.malformedByReason == [.lineTooLong: 2])
@@ -48,7 +49,7 @@ struct LineHandlingTests {
         let result = try scan(lines.joined(separator: "\n") + "\n") {
             $0.threads = 4
             $0.splitThreshold = 1 << 12
-            $0.malformedSampleLimit = 5
+            $0.reading.malformedSampleLimit = 5
         }
         #expect(result.malformedSamples.map(\.line) == [11, 4322])
         #expect(result.malformedSamples.map(\.text) == ["garbage one", "garbage two"])
@@ -75,8 +76,8 @@ struct LineHandlingTests {
         let early = Self.line.replacingOccurrences(of: "14:15:24.881", with: "10:00:00.000")
         let late = Self.line.replacingOccurrences(of: "14:15:24.881", with: "18:00:00.000")
         let result = try scan([early, Self.line, late].joined(separator: "\n")) {
-            $0.since = StartTimeFormat.epochSeconds(year: 2024, month: 1, day: 27, hour: 12, minute: 0, second: 0)! * 1_000_000
-            $0.until = StartTimeFormat.epochSeconds(year: 2024, month: 1, day: 27, hour: 16, minute: 0, second: 0)! * 1_000_000
+            $0.reading.since = StartTimeFormat.epochSeconds(year: 2024, month: 1, day: 27, hour: 12, minute: 0, second: 0)! * 1_000_000
+            $0.reading.until = StartTimeFormat.epochSeconds(year: 2024, month: 1, day: 27, hour: 16, minute: 0, second: 0)! * 1_000_000
         }
         #expect(result.records == 1)
         #expect(result.outsideTimeRange == 2)

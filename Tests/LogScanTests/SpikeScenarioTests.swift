@@ -2,6 +2,7 @@ import AccessLogFormat
 import AlertRules
 import Foundation
 import LogScan
+import RecordCounting
 import Testing
 
 /// Spikes found in generated history, end to end through the scan engine.
@@ -72,7 +73,7 @@ struct SpikeScenarioTests {
         #expect(a.alertEvents == b.alertEvents)
         // Late records are judged per part; parts depend on the split size, not on the threads.
         #expect(a.late == b.late)
-        #expect(a.series == c.series)
+        #expect(a.timeline == c.timeline)
     }
 
     @Test func lateRecordsAreCountedNotLost() throws {
@@ -86,11 +87,13 @@ struct SpikeScenarioTests {
         let text = [line("10:00:50.000"), line("10:01:00.000"), line("10:00:10.000"), line("10:00:40.000"), line("10:01:01.000")]
         try Data((text.joined(separator: "\n") + "\n").utf8).write(to: file)
         var options = ScanOptions()
-        options.allowedLateness = 30
+        options.reading.allowedLateness = 30
         let result = ScanEngine.scan([file.path], options: options)
         #expect(result.late == 1)
         #expect(result.records == 5)
-        #expect(result.series["api"].map { $0.count(1_706_349_610, lane: 0) } == 1, "the late record is in its own second")
+        let timeline = try #require(result.timeline)
+        #expect(timeline.grid.step == 1)
+        #expect(timeline.requests[timeline.grid.bin(of: 1_706_349_610)] == 1, "the late record is in its own second")
     }
 
     @Test func keysBeyondTheCapCountUnderOther() throws {
@@ -102,7 +105,7 @@ struct SpikeScenarioTests {
         }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
         var options = ScanOptions()
-        options.maxKeys = 100
+        options.reading.maxKeys = 100
         let result = ScanEngine.scan([file.path], options: options)
         #expect(result.totals.keys.count <= 100)
         #expect(result.totals.keys["__other__"]?.requests == result.keysOverflowed)
@@ -121,13 +124,13 @@ struct SpikeScenarioTests {
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: directory.appendingPathComponent("part\(part).log"))
         }
         var options = ScanOptions()
-        options.maxKeys = 100
+        options.reading.maxKeys = 100
         options.threads = 2
         let result = ScanEngine.scan([directory.path], options: options)
         #expect(result.totals.keys.count <= 100)
         #expect(result.totals.keys["__other__"]?.requests == result.keysOverflowed)
         #expect(result.totals.requests == 600)
-        #expect(result.series.keys.count <= 100)
+        #expect(Set(result.spikes.map(\.cluster)).isSubset(of: Set(result.totals.keys.keys)), "spikes of folded keys are __other__'s")
     }
 
     @Test func processingTimeBucketsLinesWithoutTimestamps() throws {
@@ -136,17 +139,17 @@ struct SpikeScenarioTests {
         let file = directory.appendingPathComponent("untimed.log")
         try Data((Array(repeating: "503 UF payments", count: 50) + ["200 - payments"]).joined(separator: "\n").utf8).write(to: file)
         var options = ScanOptions()
-        options.format = try FormatChoice(argument: "%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%")
+        options.reading.format = try FormatChoice(argument: "%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%")
         let eventTime = ScanEngine.scan([file.path], options: options)
         #expect(eventTime.untimed == 51)
-        #expect(eventTime.series.isEmpty)
-        options.timeSource = .processing
+        #expect(eventTime.timeline == nil)
+        options.reading.timeSource = .processing
         let before = Int64(Date().timeIntervalSince1970)
         let processing = ScanEngine.scan([file.path], options: options)
         let after = Int64(Date().timeIntervalSince1970)
         #expect(processing.untimed == 0)
-        let range = try #require(processing.series["payments"]?.bucketRange)
-        #expect(range.lowerBound >= before && range.upperBound <= after)
+        let timeline = try #require(processing.timeline)
+        #expect(timeline.firstSecond >= before && timeline.lastSecond <= after)
         // 50 UF in the second they were read: the UF rule fires, URX and UH have nothing.
         #expect(processing.spikes.map(\.rule) == ["UpstreamConnectionFailure"])
     }

@@ -70,7 +70,7 @@ struct Truth: Decodable, Equatable {
 extension ScanResult {
     /// The part of a result the ground truth describes.
     var asTruth: Truth {
-        Truth(groupBy: groupBy.groupName, lines: lines, records: records, malformed: malformed, flags: totals.flags,
-              clusters: totals.keys.sorted { $0.key < $1.key }.map { Truth.Cluster(cluster: $0.key, requests: $0.value.requests, flags: $0.value.flags) })
+        Truth(groupBy: self.groupBy.groupName, lines: self.lines, records: self.records, malformed: self.malformed, flags: self.totals.flags,
+              clusters: self.totals.keys.sorted { $0.key < $1.key }.map { Truth.Cluster(cluster: $0.key, requests: $0.value.requests, flags: $0.value.flags) })
     }
 }

@@ -1,11 +1,10 @@
 import AccessLogFormat
-import FlagAggregation
+import RecordCounting
 
-/// The tokenizer-and-counting part of one `flagwatch scan` worker, over a corpus held in
-/// memory: split lines with `LineSplitter`, parse each with `LineParser` (automatic format, the
-/// CLI's default), count it with `FlagCounter`, as LineScanner.handle in Sources/LogScan does.
-/// Not included: what handle does besides (--since/--until, the key cap, lateness and the
-/// event-time series behind the rules), reading the input, and reports.
+/// The counting part of one `flagwatch scan` worker, over a corpus held in memory: split lines
+/// with `LineSplitter` and hand each to the counting core (`RecordCounter`: automatic format,
+/// the CLI's default, length check, parse, key, flags, lateness), as every driver does. Not
+/// included: the history cells behind the rules, reading the input, and reports.
 ///
 /// Lines are taken from a cursor that wraps around at the end of the corpus, so consecutive
 /// iterations walk the whole 16 MiB buffer (out of cache, as a real scan is) instead of
@@ -14,35 +13,31 @@ final class Pipeline: @unchecked Sendable {
     static let maxLineLength = 64 * 1024
 
     let corpus: Corpus
-    let tokenizer: LineTokenizer
-    let parser: LineParser
-    let counter = FlagCounter()
-    let groupKey: FieldKind
-    let missingKey: UInt32
+    let counter: RecordCounter
+    var input: InputTally
     private var cursor = 0
 
     var lines = 0
-    var records = 0
-    var malformed = 0
+    var records: Int { input.summary.records }
+    var malformed: Int { input.summary.malformed }
 
     init(corpus: Corpus) {
         self.corpus = corpus
-        tokenizer = LineTokenizer(internedKeys: [])
-        parser = LineParser(choosingAmong: BuiltinFormat.allCases.map(\.plan), tokenizer: tokenizer)
+        var configuration = ReadingConfiguration()
+        configuration.maxLineLength = Pipeline.maxLineLength
+        counter = RecordCounter(configuration: configuration)
+        input = counter.makeInput(path: corpus.name)
         let base = corpus.bytes.baseAddress!
         // As the scanner does: choose the format from the first chunk's whole lines.
         let head = min(corpus.bytes.count, 256 << 10)
         var lastNewline = head
         while lastNewline > 0, base.load(fromByteOffset: lastNewline - 1, as: UInt8.self) != 10 { lastNewline -= 1 }
-        guard parser.chooseFormat(from: UnsafeRawBufferPointer(start: base, count: lastNewline)) else {
-            fatalError("\(corpus.name): no built-in format fits the first lines")
-        }
-        groupKey = parser.currentPlan.defaultGroupKey
-        tokenizer.internedKeys = [groupKey]
-        missingKey = tokenizer.interner(for: groupKey)!.intern("-")
+        counter.prepare(&input, head: UnsafeRawBufferPointer(start: base, count: lastNewline))
+        guard input.summary.records == 0, counter.groupKey != nil else { fatalError("\(corpus.name): no group key") }
     }
 
-    var formatName: String { parser.currentPlan.name }
+    var formatName: String { input.parser.currentPlan.name }
+    var groupKey: FieldKind { counter.groupKey!.kind }
 
     /// Parses and counts the next `count` lines; returns the bytes they span (newlines included).
     func run(lines count: Int) -> Int { walk(lines: count, parsing: true) }
@@ -86,20 +81,7 @@ final class Pipeline: @unchecked Sendable {
     @inline(__always)
     private func handle(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) {
         lines &+= 1
-        let length = end &- start
-        if length == 0 || (length == 1 && base.load(fromByteOffset: start, as: UInt8.self) == 13) { return }
-        if length > Pipeline.maxLineLength {
-            malformed &+= 1
-            return
-        }
-        if parser.parse(UnsafeRawBufferPointer(start: base + start, count: length)) != nil {
-            malformed &+= 1
-            return
-        }
-        records &+= 1
-        let record = tokenizer.record
-        let id = record.key(groupKey)
-        counter.count(record, key: id == AccessRecord.noKey ? missingKey : id, tokenizer: tokenizer)
+        _ = counter.count(UnsafeRawBufferPointer(start: base + start, count: end &- start), &input)
     }
 
     /// One full pass from a fresh state, checked against the generator's ground truth. It also
@@ -111,8 +93,7 @@ final class Pipeline: @unchecked Sendable {
         var problems: [String] = []
         if records != truth.records { problems.append("records \(records) != truth \(truth.records)") }
         if malformed != truth.malformed { problems.append("malformed \(malformed) != truth \(truth.malformed)") }
-        let interner = tokenizer.interner(for: groupKey)!
-        let totals = counter.totals { interner.string(for: $0) }.keys.mapValues { (requests: $0.requests, flags: $0.flags) }
+        let totals = counter.totals().keys.mapValues { (requests: $0.requests, flags: $0.flags) }
         for (key, requests) in truth.requests {
             let counted = totals[key]
             if counted?.requests != requests {

@@ -28,7 +28,7 @@ public enum Terminal {
 
     /// The loop behind `sanitized` and `HTMLReport.escaped`: `special` maps the characters a
     /// medium needs written its own way (HTML's `&`, `<`…), and `visible` the rest.
-    static func rendered(_ text: String, limit: Int?, special: (Unicode.Scalar) -> String?) -> String {
+    package static func rendered(_ text: String, limit: Int?, special: (Unicode.Scalar) -> String?) -> String {
         var out = ""
         out.reserveCapacity(min(text.utf8.count, limit.map { $0 * 4 } ?? .max) + 8)
         var shown = 0

@@ -10,8 +10,8 @@ public struct GroupKey {
     public unowned(unsafe) let interner: ByteInterner
     let missing: UInt32
     let other: UInt32
-    static let missingName = "-"
-    static let otherName = "__other__"
+    package static let missingName = "-"
+    package static let otherName = "__other__"
     /// Bytes of a key kept (see `ByteInterner.maxKeyLength`): far above any real cluster,
     /// authority (a host name is at most 253 bytes), host or route name, and small enough that
     /// the key cap bounds memory, checkpoints and scrapes whatever length clients send.
@@ -38,5 +38,24 @@ public struct GroupKey {
             return other
         }
         return missing
+    }
+}
+
+extension FieldKind {
+    /// The name `--group-by` takes and reports print.
+    public var groupName: String {
+        switch self {
+        case .upstreamCluster: return "cluster"
+        case .authority: return "authority"
+        case .upstreamHost: return "upstream-host"
+        case .route: return "route"
+        default: return "\(self)"
+        }
+    }
+
+    public init?(groupName: String) {
+        guard let kind = [FieldKind.upstreamCluster, .authority, .upstreamHost, .route].first(where: { $0.groupName == groupName })
+        else { return nil }
+        self = kind
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import ScanReports
+import RecordCounting
 import Testing
 
 /// The one rule for showing log text (`Terminal`), and the JSON that stays exact under it.

@@ -1,0 +1,213 @@
+import FlagAggregation
+
+/// One firing episode found in history: from when the condition began to hold to when the
+/// alert resolved.
+public struct Spike: Sendable, Equatable {
+    public var rule: String
+    public var cluster: String
+    public var flags: [String]
+    /// Microseconds since 1970.
+    public var start: Int64
+    public var end: Int64
+    public var peakCount: Int
+    public var peakRatio: Double
+    /// Flagged records and requests from the start of the first breaching window to `end`.
+    public var count: Int
+    public var requests: Int
+}
+
+/// Replays rules over history as its buckets come, in time order, keeping per key only the
+/// last buckets of the longest window: what `scan` finds spikes with, in memory bounded by
+/// keys × window whatever the span of the logs.
+///
+/// Each (key, rule) steps its `RuleTrack` once per bucket from the key's first bucket to its
+/// last plus a drain (so that an alert firing at the end resolves), except across stretches
+/// where the rule is inactive and its window holds no flagged record: those are jumped over,
+/// the baseline decaying by the whole windows skipped. Window ends are aligned to the key's
+/// first bucket. The buckets are sums over every input, so the spikes depend neither on the
+/// thread count nor on the order of the inputs.
+package struct HistoryEvaluator {
+    package let rules: [AlertRule]
+    let resolution: Int64
+    let lanes: Int
+    /// Per rule: window and drain, in buckets.
+    let windows: [Int64]
+    let drains: [Int64]
+    let ringSize: Int
+    let names: [String]
+    private var keys: [KeyHistory?]
+    package private(set) var spikes: [Spike] = []
+    package private(set) var events: [AlertEvent] = []
+
+    /// `names`: the key names by merged key id.
+    package init(rules: [AlertRule], resolutionSeconds: Int, names: [String]) {
+        self.rules = rules
+        resolution = Int64(resolutionSeconds) * 1_000_000
+        lanes = 1 + rules.count
+        windows = rules.map { max(1, Int64($0.window / resolutionSeconds)) }
+        drains = zip(rules, windows).map { rule, window in window + Int64(rule.keepFiringFor / resolutionSeconds) + 1 }
+        ringSize = Int(windows.max() ?? 1)
+        self.names = names
+        keys = Array(repeating: nil, count: names.count)
+    }
+
+    /// One rule's pass over one key.
+    struct Loop {
+        let rule: Int
+        /// The next bucket to step.
+        var bucket: Int64
+        var count = 0
+        var requests = 0
+        /// Where the window containing the last jump target starts (window ends are counted from it).
+        var windowStart: Int64
+        var track = RuleTrack()
+        /// Inactive with nothing flagged in the window: waiting for the next flagged bucket.
+        var parked = true
+        /// Flagged records and requests since the window before the episode began.
+        var episodeCount = 0
+        var episodeRequests = 0
+    }
+
+    /// A key's last `ringSize` buckets and its rule loops.
+    final class KeyHistory {
+        let first: Int64
+        var last: Int64
+        var stamps: [Int64]
+        var values: [UInt32]
+        var loops: [Loop]
+
+        init(first: Int64, ringSize: Int, lanes: Int, loops: [Loop]) {
+            self.first = first
+            last = first
+            stamps = Array(repeating: .min, count: ringSize)
+            values = Array(repeating: 0, count: ringSize * lanes)
+            self.loops = loops
+        }
+    }
+
+    /// Adds key `key`'s counters of bucket `bucket` (requests, then one per rule). Buckets of
+    /// a key come in ascending order.
+    package mutating func add(key: Int, bucket: Int64, counts: UnsafeBufferPointer<UInt32>) {
+        let history: KeyHistory
+        if let existing = keys[key] {
+            history = existing
+        } else {
+            let name = names[key]
+            let loops = rules.indices.filter { rules[$0].applies(to: name) }.map { Loop(rule: $0, bucket: bucket, windowStart: bucket) }
+            history = KeyHistory(first: bucket, ringSize: ringSize, lanes: lanes, loops: loops)
+            keys[key] = history
+        }
+        history.last = bucket
+        for index in history.loops.indices {
+            catchUp(&history.loops[index], history, key: key, to: bucket)
+        }
+        let slot = Int(bucket % Int64(ringSize) + Int64(ringSize)) % ringSize
+        history.stamps[slot] = bucket
+        for lane in 0..<lanes { history.values[slot * lanes + lane] = counts[lane] }
+        for index in history.loops.indices {
+            take(&history.loops[index], history, key: key, bucket: bucket)
+        }
+    }
+
+    /// Every key's last buckets drain the windows, so that alerts still firing resolve.
+    package mutating func finish() {
+        for key in keys.indices {
+            guard let history = keys[key] else { continue }
+            for index in history.loops.indices {
+                var loop = history.loops[index]
+                let end = history.last + drains[loop.rule]
+                while !loop.parked, loop.bucket <= end {
+                    if loop.track.isInactive, loop.count == 0 { break }
+                    step(&loop, history, key: key, entering: 0, enteringRequests: 0)
+                }
+                history.loops[index] = loop
+            }
+        }
+        spikes.sort { ($0.start, $0.cluster, $0.rule) < ($1.start, $1.cluster, $1.rule) }
+        // Event order: by time; at one instant resolutions first, then by key and rule.
+        events.sort {
+            let a = $0.endsAt ?? $0.startsAt, b = $1.endsAt ?? $1.startsAt
+            return (a, $0.status == .firing ? 1 : 0, $0.cluster, $0.rule) < (b, $1.status == .firing ? 1 : 0, $1.cluster, $1.rule)
+        }
+    }
+
+    @inline(__always)
+    private func value(_ history: KeyHistory, _ bucket: Int64, lane: Int) -> Int {
+        let slot = Int(bucket % Int64(ringSize) + Int64(ringSize)) % ringSize
+        return history.stamps[slot] == bucket ? Int(history.values[slot * lanes + lane]) : 0
+    }
+
+    /// Steps the empty buckets before `bucket` while the rule has something in its window.
+    private mutating func catchUp(_ loop: inout Loop, _ history: KeyHistory, key: Int, to bucket: Int64) {
+        while !loop.parked, loop.bucket < bucket {
+            if loop.track.isInactive, loop.count == 0 {
+                loop.parked = true
+                return
+            }
+            step(&loop, history, key: key, entering: 0, enteringRequests: 0)
+        }
+    }
+
+    /// Bucket `bucket`, already in the ring, for a loop that has caught up with it.
+    private mutating func take(_ loop: inout Loop, _ history: KeyHistory, key: Int, bucket: Int64) {
+        let flagged = value(history, bucket, lane: loop.rule + 1)
+        if !loop.parked, loop.track.isInactive, loop.count == 0 { loop.parked = true }
+        if loop.parked {
+            guard flagged > 0 else { return }
+            let window = windows[loop.rule]
+            if bucket > loop.bucket {
+                // The jump to the next flagged bucket.
+                loop.track.skipQuietWindows(Int((bucket - loop.windowStart) / window))
+                loop.bucket = bucket
+                loop.windowStart = bucket - (bucket - history.first) % window
+                loop.requests = 0
+                var earlier = bucket - window + 1
+                while earlier < bucket {
+                    loop.requests += value(history, earlier, lane: 0)
+                    earlier += 1
+                }
+            }
+            loop.parked = false
+        }
+        step(&loop, history, key: key, entering: flagged, enteringRequests: value(history, bucket, lane: 0))
+    }
+
+    /// One bucket of one rule: the window takes the bucket in, the track steps, the oldest
+    /// bucket leaves the window.
+    private mutating func step(_ loop: inout Loop, _ history: KeyHistory, key: Int, entering: Int, enteringRequests: Int) {
+        let rule = rules[loop.rule]
+        let window = windows[loop.rule]
+        let bucket = loop.bucket
+        loop.count += entering
+        loop.requests += enteringRequests
+        let wasInactive = loop.track.isInactive
+        let now = (bucket + 1) * resolution
+        let windowEnds = (bucket + 1 - loop.windowStart) % window == 0
+        let transition = loop.track.step(rule, now: now, count: loop.count, requests: loop.requests, windowEnds: windowEnds)
+        if wasInactive {
+            // The episode's sums start with the window that began it.
+            loop.episodeCount = loop.count
+            loop.episodeRequests = loop.requests
+        } else {
+            loop.episodeCount += entering
+            loop.episodeRequests += enteringRequests
+        }
+        switch transition {
+        case .firing(let startsAt):
+            events.append(AlertEvent(status: .firing, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
+                                     startsAt: startsAt, endsAt: nil))
+        case .resolved(let startsAt, let endsAt):
+            spikes.append(Spike(rule: rule.name, cluster: names[key], flags: rule.flagCodes, start: startsAt, end: endsAt,
+                                peakCount: loop.track.peakCount, peakRatio: loop.track.peakRatio,
+                                count: loop.episodeCount, requests: loop.episodeRequests))
+            events.append(AlertEvent(status: .resolved, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
+                                     startsAt: startsAt, endsAt: endsAt))
+        case nil:
+            break
+        }
+        let oldest = bucket - window + 1
+        loop.count -= value(history, oldest, lane: loop.rule + 1)
+        loop.requests -= value(history, oldest, lane: 0)
+        loop.bucket = bucket + 1
+    }
+}

@@ -1,0 +1,202 @@
+import AccessLogFormat
+
+/// A record the counter took, as the windows need it.
+public struct CountedRecord: Sendable {
+    /// The group key's interned id (see `RecordCounter.groupKey`).
+    public var key: UInt32
+    /// The time the windows bucket it at: its start time, or the read time under
+    /// `TimeSource.processing`; `Int64.min` for a record without a start time (event time).
+    public var micros: Int64
+    public var flags: UInt32
+}
+
+/// One input's pass through the counter: its parser (formats are detected per input), its
+/// counts, and the watermark that decides lateness.
+public struct InputTally {
+    public let parser: LineParser
+    public var summary: InputSummary
+    /// Physical lines, blank ones included: where the input's next line is, for samples.
+    public var physicalLines = 0
+    var formatChosen: Bool
+    /// The newest start time counted in this input.
+    var latestStart = Int64.min
+
+    /// Records per format name parsed in this input so far.
+    public var recordsByFormat: [String: Int] {
+        var byFormat: [String: Int] = [:]
+        for (index, plan) in parser.plans.enumerated() where parser.recordsByPlan[index] > 0 {
+            byFormat[plan.name, default: 0] += parser.recordsByPlan[index]
+        }
+        return byFormat
+    }
+
+    /// The counts since the last call, leaving zeros: for a driver that keeps its own totals
+    /// per input (tail keeps them across runs).
+    public mutating func takeSummary() -> InputSummary {
+        defer {
+            summary.bytes = 0
+            summary.lines = 0
+            summary.records = 0
+            summary.malformed = 0
+        }
+        return summary
+    }
+}
+
+/// The counting core: line → record → key → counters, the same for every driver.
+///
+/// One counter per thread. It owns the tokenizer and the flag counter, checks the line's
+/// length, parses it with the input's parser, counts malformed lines by reason (keeping
+/// samples), applies `--since`/`--until`, interns the group key within `maxKeys`, counts the
+/// flags, tracks lateness against the input's watermark, and hands each counted record back
+/// to its driver, whose windows take it from there. Nothing is allocated per line.
+public final class RecordCounter {
+    public let configuration: ReadingConfiguration
+    public let tokenizer = LineTokenizer(internedKeys: [])
+    public let flagCounter = FlagCounter()
+    public let plans: [LinePlan]
+    public private(set) var groupKey: GroupKey?
+    /// Time given to records under `TimeSource.processing`: the driver sets it from its clock,
+    /// once per chunk or batch rather than once per line.
+    public var processingMicros: Int64 = 0
+
+    public private(set) var malformedByReason = Array(repeating: 0, count: MalformedReason.allCases.count)
+    public private(set) var outsideTimeRange = 0
+    public private(set) var late = 0
+    public private(set) var keysOverflowed = 0
+    public private(set) var untimed = 0
+    /// Records per format of the inputs already closed.
+    public private(set) var recordsByFormat: [String: Int] = [:]
+    private var samples: [MalformedSample] = []
+    private let since: Int64
+    private let until: Int64
+    private let allowedLatenessMicros: Int64
+    private let processingTime: Bool
+
+    public init(configuration: ReadingConfiguration) {
+        self.configuration = configuration
+        plans = configuration.plans
+        since = configuration.since ?? .min
+        until = configuration.until ?? .max
+        allowedLatenessMicros = Int64(configuration.allowedLateness) * 1_000_000
+        processingTime = configuration.timeSource == .processing
+        if let groupBy = configuration.groupBy { setGroupKey(groupBy) }
+    }
+
+    /// Groups by `kind` from now on; the first call wins (ids are only meaningful for one key).
+    public func setGroupKey(_ kind: FieldKind) {
+        guard groupKey == nil else { return }
+        groupKey = GroupKey(kind: kind, tokenizer: tokenizer, maxKeys: configuration.maxKeys)
+    }
+
+    /// A new input (a file, a part of one, a followed file, a stream).
+    public func makeInput(path: String) -> InputTally {
+        let parser: LineParser
+        switch configuration.format {
+        case .automatic: parser = LineParser(choosingAmong: plans, tokenizer: tokenizer)
+        case .fixed(let plan): parser = LineParser(plan: plan, tokenizer: tokenizer)
+        }
+        return InputTally(parser: parser, summary: InputSummary(path: path), formatChosen: !parser.isAutomatic)
+    }
+
+    /// Chooses the input's format from its first bytes (whole lines), and the group key with it
+    /// when none is set. `atEnd`: no more bytes will come, so this is the choice.
+    public func prepare(_ input: inout InputTally, head: UnsafeRawBufferPointer, atEnd: Bool = false) {
+        if !input.formatChosen { input.formatChosen = input.parser.chooseFormat(from: head) || atEnd }
+        if groupKey == nil { setGroupKey(input.parser.currentPlan.defaultGroupKey) }
+    }
+
+    /// Counts one line (without its `\n`); returns the record when it was counted, nil for a
+    /// blank, malformed or out-of-range line. Call `prepare` first.
+    @inline(__always)
+    public func count(_ line: UnsafeRawBufferPointer, _ input: inout InputTally) -> CountedRecord? {
+        input.physicalLines &+= 1
+        let length = line.count
+        if length == 0 || (length == 1 && line[0] == 13) { return nil }
+        if length > configuration.maxLineLength {
+            malformed(.lineTooLong, line, &input)
+            return nil
+        }
+        if let reason = input.parser.parse(line) {
+            malformed(reason, line, &input)
+            return nil
+        }
+        let record = tokenizer.record
+        if record.startMicros < since || record.startMicros >= until {
+            outsideTimeRange &+= 1
+            return nil
+        }
+        input.summary.records &+= 1
+        input.summary.lines &+= 1
+        let id = groupKey.unsafelyUnwrapped.id(of: record, overflowed: &keysOverflowed)
+        flagCounter.count(record, key: id, tokenizer: tokenizer)
+        var micros = record.startMicros
+        if processingTime {
+            micros = processingMicros
+        } else if micros == .min {
+            untimed &+= 1
+        } else if micros > input.latestStart {
+            input.latestStart = micros
+        } else if micros < input.latestStart &- allowedLatenessMicros {
+            late &+= 1
+        }
+        return CountedRecord(key: id, micros: micros, flags: record.flags.rawValue)
+    }
+
+    /// A line longer than the limit whose end was skipped unread: counted once, as malformed;
+    /// `head` is what was seen of it.
+    public func countTooLong(_ head: UnsafeRawBufferPointer, _ input: inout InputTally) {
+        input.physicalLines &+= 1
+        malformed(.lineTooLong, head, &input)
+    }
+
+    /// The input is done: its records per format join the counter's.
+    public func close(_ input: InputTally) {
+        recordsByFormat.merge(input.recordsByFormat, uniquingKeysWith: +)
+    }
+
+    private func malformed(_ reason: MalformedReason, _ line: UnsafeRawBufferPointer, _ input: inout InputTally) {
+        malformedByReason[Int(reason.rawValue)] += 1
+        input.summary.malformed += 1
+        input.summary.lines += 1
+        guard samples.count < configuration.malformedSampleLimit else { return }
+        let shown = UnsafeRawBufferPointer(rebasing: line.prefix(200))
+        samples.append(MalformedSample(path: input.summary.path, line: input.physicalLines, reason: reason,
+                                       text: String(decoding: shown, as: UTF8.self)))
+    }
+
+    /// Takes the samples gathered since the last call; their line numbers are the inputs'.
+    public func takeSamples() -> [MalformedSample] {
+        defer { samples.removeAll() }
+        return samples
+    }
+
+    /// Malformed lines by reason, over every input.
+    public var malformedCounts: [MalformedReason: Int] {
+        var counts: [MalformedReason: Int] = [:]
+        for reason in MalformedReason.allCases where malformedByReason[Int(reason.rawValue)] > 0 {
+            counts[reason] = malformedByReason[Int(reason.rawValue)]
+        }
+        return counts
+    }
+
+    /// The name of key id `id`.
+    public func keyName(_ id: UInt32) -> String { groupKey?.interner.string(for: id) ?? GroupKey.missingName }
+
+    /// Totals by key name.
+    public func totals() -> FlagTotals {
+        guard let groupKey else { return FlagTotals() }
+        return flagCounter.totals { groupKey.interner.string(for: $0) }
+    }
+
+    /// Adds everything this counter counted (but inputs, which drivers sum themselves) to `summary`.
+    public func add(to summary: inout CountSummary) {
+        summary.totals.merge(totals())
+        summary.recordsByFormat.merge(recordsByFormat, uniquingKeysWith: +)
+        summary.outsideTimeRange += outsideTimeRange
+        summary.late += late
+        summary.keysOverflowed += keysOverflowed
+        summary.untimed += untimed
+        summary.malformedByReason.merge(malformedCounts, uniquingKeysWith: +)
+    }
+}
