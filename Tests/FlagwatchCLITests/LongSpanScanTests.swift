@@ -45,7 +45,7 @@ struct LongSpanScanTests {
         let directory = try Hostile.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let plain = directory.appendingPathComponent("plain.log")
-        try Self.generate(plain, ["--format", "istio", "--lines", "40000", "--rate", "0.5", "--seed", "42",
+        try Self.generate(plain, ["--format", "istio", "--lines", "60000", "--rate", "0.3", "--seed", "42",
                                   "--start", "2026-05-01T00:00:00Z", "--spike", "outbound|9080||reviews.default.svc.cluster.local:UF,URX:86400:7200:0.9"])
         let archives = directory.appendingPathComponent("archives")
         try FileManager.default.createDirectory(at: archives, withIntermediateDirectories: true)

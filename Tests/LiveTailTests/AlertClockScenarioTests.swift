@@ -97,7 +97,7 @@ struct AlertClockScenarioTests {
         scenario.run(seconds: 9)
         #expect(scenario.statuses == ["firing@1"])
         scenario.run(seconds: 2)
-        #expect(scenario.statuses == ["firing@1", "resolved@10"])
+        #expect(scenario.statuses == ["firing@1", "resolved@11"], "the window of seconds 1–10 holds no flag when second 10 ends")
     }
 
     @Test func forHoldsTheAlertPendingUntilTheConditionHasLasted() throws {
