@@ -2,6 +2,21 @@
 import PackageDescription
 
 // Linux only: the byte sources and the follower call Glibc (mmap, inotify, pthreads) directly.
+
+/// The byte kernels (Sources/ByteKernelsSSE2/ByteKernels.swift) are one source compiled once per
+/// x86-64 instruction set; `InstructionSet` in AccessLogFormat chooses among them at run time.
+/// On other architectures the three are the same portable build, and only the first is used.
+func byteKernels(_ name: String, x86Flags: [String]) -> Target {
+    #if arch(x86_64)
+    let flags = x86Flags.flatMap { ["-Xcc", $0] }
+    #else
+    let flags: [String] = []
+    #endif
+    return .target(
+        name: name, path: "Sources/\(name)",
+        swiftSettings: [.enableExperimentalFeature("BuiltinModule")] + (flags.isEmpty ? [] : [.unsafeFlags(flags)]))
+}
+
 let package = Package(
     name: "flagwatch",
     products: [
@@ -12,9 +27,6 @@ let package = Package(
         .library(name: "RecordCounting", targets: ["RecordCounting"]),
         // For the fuzz targets (Tests/Fuzz): the rules parser.
         .library(name: "AlertRules", targets: ["AlertRules"]),
-    ],
-    traits: [
-        .trait(name: "ISAL", description: "Inflate gzip input with ISA-L (libisal-dev) instead of zlib."),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,12 +39,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // Format compiler and zero-copy tokenizer: standard library only. The compiler's
-        // Builtin module names SSE2's movemask, which the standard library's SIMD types lack.
-        .target(name: "AccessLogFormat", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
+        // The structural index's and the newline search's byte classification, one build per
+        // instruction set. The compiler's Builtin module names the vector movemask, which the
+        // standard library's SIMD types lack (Benchmarks/README.md has what that costs).
+        byteKernels("ByteKernelsSSE2", x86Flags: []),
+        byteKernels("ByteKernelsAVX2", x86Flags: ["-mavx2"]),
+        byteKernels("ByteKernelsAVX512", x86Flags: ["-mavx512bw"]),
+        // Format compiler and zero-copy tokenizer: standard library and the byte kernels only.
+        .target(name: "AccessLogFormat", dependencies: ["ByteKernelsSSE2", "ByteKernelsAVX2", "ByteKernelsAVX512"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
-        .target(name: "LogSources", dependencies: ["CZlib", .target(name: "CIsal", condition: .when(traits: ["ISAL"]))]),
+        // ISA-L's inflate, loaded at run time when libisal.so.2 is installed (Debian libisal2):
+        // the build needs no ISA-L package, and zlib reads archives when it is missing.
+        .target(name: "CIsal", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        .target(name: "LogSources", dependencies: ["CZlib", "CIsal"]),
         // The counting core every driver shares: line → record → key → counters.
         .target(name: "RecordCounting", dependencies: ["AccessLogFormat"]),
         // Windows over time: live rings for tail, sorted bucket runs and timelines for scan.

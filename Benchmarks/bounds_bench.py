@@ -13,7 +13,7 @@ Sections:
   diskfull  `tail` whose state directory is on a 1 MiB tmpfs that is then filled: the error it
             prints, whether counting goes on, whether state.json stays whole, and recovery once
             space is back (needs root for `mount`; skipped otherwise)
-Writes Benchmarks/results/bounds-latest.txt.
+Writes Benchmarks/results/DATE-HOST/bounds.txt (results-dir.sh).
 """
 import json
 import os

@@ -10,11 +10,11 @@
 #   - ingest: a CPU loop on a plain thread calling submit(), receiver up vs. during the outage.
 # It runs the DeliveryScenarioTests suite, which plain `swift test` skips. About 1.5 minutes
 # after the build. Usage: bash Benchmarks/delivery.sh [SCRATCH_PATH]   (default .build)
-# The report goes to Benchmarks/results/delivery-latest.txt.
+# The report goes to Benchmarks/results/DATE-HOST/delivery.txt (results-dir.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch="${1:-.build}"
-report=Benchmarks/results/delivery-latest.txt
+report=$(bash Benchmarks/results-dir.sh)/delivery.txt
 swift build --build-tests --scratch-path "$scratch" >/dev/null
 body=$(mktemp)
 FLAGWATCH_DELIVERY_SCENARIO=1 FLAGWATCH_DELIVERY_REPORT="$body" \

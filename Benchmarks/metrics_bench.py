@@ -9,7 +9,7 @@ separate writer process appends at --rate lines/s for --seconds while curl scrap
 every 0.5 s (curl's time_total: the whole HTTP exchange, body read). Ingest is judged from
 the bytes-behind figure flagwatch prints every second. Also measured: flagwatch's CPU while
 ingesting at the rate with the endpoint on (the snapshot it publishes once a second) and its
-RSS. Writes Benchmarks/results/metrics-latest.txt.
+RSS. Writes Benchmarks/results/DATE-HOST/metrics.txt (results-dir.sh).
 """
 import argparse
 import os
@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tail_bench import WRITER, Tail, istio_line, report, RESULTS, HERE, ROOT  # noqa: E402
+from tail_bench import WRITER, Tail, istio_line, report, results_file, RESULTS, HERE, ROOT  # noqa: E402
 
 
 def main():
@@ -87,8 +87,7 @@ def main():
            f"median {statistics.median(scrapes):.1f} ms, max {scrapes[-1]:.1f} ms (target <= 100 ms) {'MET' if scrapes[-1] <= 100 else 'MISSED'}")
     report(f"ingest during scrapes: writer {written / elapsed:,.0f} lines/s, flagwatch {cpu:.0f}% of a core, "
            f"bytes behind per second {during} {'MET (no pause)' if ok else 'CHECK'}; peak RSS {rss:.0f} MiB")
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "metrics-latest.txt"), "w") as f:
+    with open(results_file("metrics"), "w") as f:
         f.write("\n".join(RESULTS) + "\n")
 
 

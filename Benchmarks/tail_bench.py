@@ -20,7 +20,7 @@ where lines are appended):
 copytruncate's own window: lines written between flagwatch's last read and the truncate are
 lost to any follower (they are only in the copy). Like logrotate, which runs at some instant
 after the last write, the writer here pauses 200 ms before each copytruncate.
-Prints one line per figure and writes them to Benchmarks/results/tail-latest.txt.
+Prints one line per figure and writes them to Benchmarks/results/DATE-HOST/tail.txt (results-dir.sh).
 """
 import argparse
 import json
@@ -340,9 +340,15 @@ def delivery(binary, folder, normal=20, outage=30, after=20, rate=100_000):
            f"{'MET' if ok else 'MISSED'}")
 
 
+def results_file(name):
+    """Benchmarks/results/DATE-HOST/NAME.txt: today's folder for this host (results-dir.sh)."""
+    folder = subprocess.check_output(["bash", os.path.join(HERE, "results-dir.sh")], text=True).strip()
+    return os.path.join(folder, f"{name}.txt")
+
+
 def run_sections(description, name, sections, default):
     """The scripts' common driver: --binary and --only, one scratch folder per section,
-    results written to Benchmarks/results/NAME-latest.txt."""
+    results written to Benchmarks/results/DATE-HOST/NAME.txt."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/flagwatch"))
     parser.add_argument("--only", nargs="*", default=default)
@@ -355,8 +361,7 @@ def run_sections(description, name, sections, default):
             sections[section](binary, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", f"{name}-latest.txt"), "w") as f:
+    with open(results_file(name), "w") as f:
         f.write("\n".join(RESULTS) + "\n")
 
 

@@ -37,27 +37,20 @@ enum ByteSearch {
     }
 }
 
-/// Newline search over large buffers, 64 bytes per step.
+/// Newline search over large buffers, 64 bytes per step with the widest compare the CPU has.
 public enum LineSplitter {
     /// Index of the first `\n` in `[from, end)`, or `end`.
     @inline(__always)
     public static func newline(in base: UnsafeRawPointer, from: Int, end: Int) -> Int {
-        var i = from
-        let newline = SIMD16<UInt8>(repeating: 10)
-        while i &+ 64 <= end {
-            let a = base.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self) .== newline
-            let b = base.loadUnaligned(fromByteOffset: i &+ 16, as: SIMD16<UInt8>.self) .== newline
-            let c = base.loadUnaligned(fromByteOffset: i &+ 32, as: SIMD16<UInt8>.self) .== newline
-            let d = base.loadUnaligned(fromByteOffset: i &+ 48, as: SIMD16<UInt8>.self) .== newline
-            // One test for the four: lines are hundreds of bytes long.
-            if StructuralIndex.bits(a .| b .| c .| d) != 0 {
-                let hits = UInt64(StructuralIndex.bits(a)) | UInt64(StructuralIndex.bits(b)) << 16
-                    | UInt64(StructuralIndex.bits(c)) << 32 | UInt64(StructuralIndex.bits(d)) << 48
-                return i &+ hits.trailingZeroBitCount
-            }
-            i &+= 64
-        }
-        return ByteSearch.first(10, in: base, from: i, end: end)
+        newline(in: base, from: from, end: end, using: .detected)
+    }
+
+    /// The same with a given instruction set's kernel, which the CPU must run.
+    @inline(__always)
+    package static func newline(in base: UnsafeRawPointer, from: Int, end: Int, using instructionSet: InstructionSet) -> Int {
+        // The kernels take whole 64-byte loads; a shorter range is searched eight bytes at a time.
+        guard end &- from >= 64 else { return ByteSearch.first(10, in: base, from: from, end: end) }
+        return instructionSet.newline(in: base, from: from, end: end)
     }
 }
 

@@ -1,18 +1,20 @@
-import Builtin
-
 /// Where a line's spaces and double quotes are: one bit per byte, 64 bytes per word.
 ///
-/// Built once per line, 16 bytes per step and without a branch per byte; a field's end is
-/// then one bit scan. Searching each of a line's ~25 short fields byte-wise (even 8 bytes at
-/// a time) costs about twice as much, mostly in loop exits that depend on the data.
+/// Built once per line, 64 bytes per step with the widest compare the CPU has (`ByteKernels`)
+/// and without a branch per byte; a field's end is then one bit scan. Searching each of a
+/// line's ~25 short fields byte-wise (even 8 bytes at a time) costs about twice as much,
+/// mostly in loop exits that depend on the data.
 struct StructuralIndex {
     private(set) var spaces: UnsafeMutablePointer<UInt64>
     private(set) var quotes: UnsafeMutablePointer<UInt64>
     private var capacityWords: Int
     /// Bytes indexed: positions at or past it hold no bit.
     private(set) var count = 0
+    /// Whose kernel builds the bitmaps: `InstructionSet.current` when the index was made.
+    let instructionSet: InstructionSet
 
-    init() {
+    init(instructionSet: InstructionSet = .current) {
+        self.instructionSet = instructionSet
         capacityWords = 64
         spaces = .allocate(capacity: capacityWords)
         quotes = .allocate(capacity: capacityWords)
@@ -25,29 +27,12 @@ struct StructuralIndex {
 
     /// Indexes `[0, count)` of `base`. Reads no byte past it; grows only for a line longer
     /// than any before.
+    @inline(__always)
     mutating func build(_ base: UnsafeRawPointer, count: Int) {
         let words = (count &+ 63) >> 6
         if words > capacityWords { grow(to: words) }
         self.count = count
-        let whole = count >> 6
-        var word = 0
-        while word < whole {
-            (spaces[word], quotes[word]) = StructuralIndex.classify(base + word << 6)
-            word &+= 1
-        }
-        let rest = count & 63
-        guard rest > 0 else { return }
-        if whole > 0 {
-            // The last 64 bytes, overlapping the block before: their high bits are the rest's.
-            let (lastSpaces, lastQuotes) = StructuralIndex.classify(base + (count &- 64))
-            spaces[whole] = lastSpaces >> UInt64(64 &- rest)
-            quotes[whole] = lastQuotes >> UInt64(64 &- rest)
-            return
-        }
-        // A line shorter than a block, zero-padded to one: a zero byte is neither space nor quote.
-        var block: (SIMD32<UInt8>, SIMD32<UInt8>) = (.zero, .zero)
-        withUnsafeMutableBytes(of: &block) { $0.baseAddress!.copyMemory(from: base + whole << 6, byteCount: rest) }
-        (spaces[whole], quotes[whole]) = withUnsafeBytes(of: &block) { StructuralIndex.classify($0.baseAddress!) }
+        instructionSet.index(base, count: count, spaces: spaces, quotes: quotes)
     }
 
     private mutating func grow(to words: Int) {
@@ -136,28 +121,5 @@ struct StructuralIndex {
         }
         let position = word << 6 | set.trailingZeroBitCount
         return position < end ? position : end
-    }
-
-    /// Space and quote bits of 64 bytes at `p`.
-    @inline(__always)
-    private static func classify(_ p: UnsafeRawPointer) -> (spaces: UInt64, quotes: UInt64) {
-        var spaces: UInt64 = 0
-        var quotes: UInt64 = 0
-        var offset = 0
-        while offset < 64 {
-            let bytes = p.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt8>.self)
-            spaces |= UInt64(bits(bytes .== SIMD16<UInt8>(repeating: 32))) << UInt64(offset)
-            quotes |= UInt64(bits(bytes .== SIMD16<UInt8>(repeating: 34))) << UInt64(offset)
-            offset &+= 16
-        }
-        return (spaces, quotes)
-    }
-
-    /// One bit per lane, lane 0 lowest: SSE2's `pmovmskb`, which the standard library has no
-    /// name for; gathering the bits by multiplication instead makes the index cost 3× more.
-    @inline(__always)
-    static func bits(_ mask: SIMDMask<SIMD16<Int8>>) -> UInt16 {
-        let lanes = unsafeBitCast(mask, to: Builtin.Vec16xInt8.self)
-        return UInt16(Builtin.bitcast_Vec16xInt1_Int16(Builtin.cmp_slt_Vec16xInt8(lanes, Builtin.zeroInitializer())))
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One gzip-member inflater. Both backends (zlib, ISA-L) sit behind it so that member
 /// boundaries, padding, truncation and error offsets are handled once, in `GzipSource`.
 protocol InflateEngine: AnyObject {
@@ -20,17 +22,35 @@ struct InflateStep {
     var outcome: Outcome
 }
 
-#if ISAL
-typealias BuildInflateEngine = IsalInflateEngine
-#else
-typealias BuildInflateEngine = ZlibInflateEngine
-#endif
+/// Which inflater reads archives: ISA-L when `libisal.so.2` loads, else zlib. The environment
+/// variable `FLAGWATCH_INFLATE=zlib` forces zlib (tests, measurements); chosen once per process.
+enum InflateBackend: String {
+    case zlib
+    case isal = "isa-l"
+
+    static let chosen = choose(requested: ProcessInfo.processInfo.environment["FLAGWATCH_INFLATE"], isalLoads: IsalInflateEngine.library)
+
+    /// `requested` is the environment variable's value; an unknown one is ignored.
+    static func choose(requested: String?, isalLoads library: Result<IsalInflateEngine.Functions, IsalInflateEngine.LoadError>) -> InflateBackend {
+        if requested == InflateBackend.zlib.rawValue { return .zlib }
+        if case .success = library { return .isal }
+        return .zlib
+    }
+
+    func makeEngine() -> InflateEngine {
+        switch self {
+        // The library loaded when `.isal` was chosen, so the engine is made.
+        case .isal: IsalInflateEngine() ?? ZlibInflateEngine()
+        case .zlib: ZlibInflateEngine()
+        }
+    }
+}
 
 /// Streaming gzip decoder over another source. Handles multi-member archives (`cat a.gz b.gz`)
 /// and zero padding after a member; a damaged archive throws after the data decoded before it.
 public final class GzipSource: ByteSource {
-    /// The inflate library this build uses ("zlib", or "isa-l" with the ISAL trait), for reports.
-    public static var decoderName: String { BuildInflateEngine.name }
+    /// The inflate library this process uses for every archive ("isa-l" or "zlib"), for reports.
+    public static var decoderName: String { InflateBackend.chosen.rawValue }
 
     static let inputChunkSize = 1 << 20
 
@@ -46,7 +66,7 @@ public final class GzipSource: ByteSource {
     private var failure: SourceError?
 
     public convenience init(compressed: ByteSource) {
-        self.init(compressed: compressed, engine: BuildInflateEngine())
+        self.init(compressed: compressed, engine: InflateBackend.chosen.makeEngine())
     }
 
     init(compressed: ByteSource, engine: InflateEngine) {

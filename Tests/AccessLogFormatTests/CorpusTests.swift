@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 /// Every real line in the corpus parses, with the fields the corpus says it has.
+@Suite(.eachInstructionSet)
 struct CorpusTests {
     struct Expected {
         var file: String, line: Int, variant: String

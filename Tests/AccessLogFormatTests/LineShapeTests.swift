@@ -3,6 +3,7 @@ import Testing
 
 /// Which reason a broken line gets, and fields found wherever they fall against the
 /// tokenizer's 64-byte index words.
+@Suite(.eachInstructionSet)
 struct LineShapeTests {
     static let istio = BuiltinFormat.istio.plan
 

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 /// Random records rendered through random format strings parse back to the same values.
+@Suite(.eachInstructionSet)
 struct RoundTripTests {
     struct SplitMix64: RandomNumberGenerator {
         var state: UInt64

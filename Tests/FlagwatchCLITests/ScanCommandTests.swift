@@ -160,6 +160,42 @@ struct ScanCommandTests {
         #expect((report["clusters"] as? [[String: Any]])?.count == (plain["clusters"] as? [[String: Any]])?.count)
     }
 
+    /// ISA-L reads archives when libisal.so.2 is installed, zlib when `FLAGWATCH_INFLATE=zlib`
+    /// asks for it; the report names the one used, and the counts are the same.
+    @Test func gzipDecoderIsISALWhenInstalledAndZlibWhenForced() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-gz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = directory.appendingPathComponent("istio.log.gz").path
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -c '\(Self.samples.appendingPathComponent("istio.log").path)' > '\(archive)'"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let installed = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []).map { "/usr/lib/\($0)" }
+            .contains { FileManager.default.fileExists(atPath: "\($0)/libisal.so.2") }
+        var reports: [String: [String: Any]] = [:]
+        for forced in ["", "zlib"] {
+            let run = try Self.flagwatch(["scan", "--output", "json", archive], environment: ["FLAGWATCH_INFLATE": forced])
+            #expect(run.status == 0, "\(run.stderr)")
+            reports[forced] = try Self.json(run.stdout)
+        }
+        #expect(reports[""]?["gzipDecoder"] as? String == (installed ? "isa-l" : "zlib"))
+        #expect(reports["zlib"]?["gzipDecoder"] as? String == "zlib")
+        #expect(reports[""]?["records"] as? Int == reports["zlib"]?["records"] as? Int)
+        #expect((reports[""]?["records"] as? Int ?? 0) > 0)
+    }
+
+    /// The report is the same whichever vector instruction set indexes the lines.
+    @Test(arguments: ["sse2", "avx2"])
+    func reportIsTheSameOnEveryInstructionSet(_ instructionSet: String) throws {
+        let path = Self.samples.appendingPathComponent("istio.log").path
+        let widest = try Self.flagwatch(["scan", "--output", "json", "--threads", "1", path])
+        let capped = try Self.flagwatch(["scan", "--output", "json", "--threads", "1", path], environment: ["FLAGWATCH_ISA": instructionSet])
+        #expect(widest.status == 0 && capped.status == 0)
+        #expect(widest.stdout == capped.stdout)
+    }
+
     @Test func bundledRuleFilesAreValidAndDefaultsPrint() throws {
         let rules = Self.samples.deletingLastPathComponent().appendingPathComponent("rules")
         for name in try FileManager.default.contentsOfDirectory(atPath: rules.path) where name.hasSuffix(".yaml") {

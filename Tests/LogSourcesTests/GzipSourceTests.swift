@@ -120,11 +120,39 @@ import Testing
         #expect(result.bytes.isEmpty)
     }
 
-    @Test func decoderNameMatchesTheBuild() {
-        #if ISAL
-        #expect(GzipSource.decoderName == "isa-l")
-        #else
-        #expect(GzipSource.decoderName == "zlib")
-        #endif
+    /// Where Debian puts libisal.so.2 (libisal2): then it must load, or the fast path is lost.
+    @Test func isalLoadsWhereItIsInstalled() throws {
+        let multiarch = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []
+        let installed = (["/usr/lib"] + multiarch.map { "/usr/lib/\($0)" })
+            .contains { FileManager.default.fileExists(atPath: "\($0)/\(IsalInflateEngine.libraryName)") }
+        switch IsalInflateEngine.library {
+        case .success: #expect(installed)
+        case .failure(let error): #expect(!installed, "installed but not loaded: \(error.reason)")
+        }
+    }
+
+    @Test func backendIsISALWhenItLoadsUnlessZlibIsAskedFor() {
+        let loaded = Result<IsalInflateEngine.Functions, IsalInflateEngine.LoadError>.success(
+            IsalInflateEngine.Functions(inflateInit: { _ in }, inflateReset: { _ in }, inflate: { _ in 0 },
+                                        readGzipHeader: { _, _ in 0 }, gzipHeaderInit: { _ in }))
+        let missing = Result<IsalInflateEngine.Functions, IsalInflateEngine.LoadError>.failure(.init(reason: "absent"))
+        #expect(InflateBackend.choose(requested: nil, isalLoads: loaded) == .isal)
+        #expect(InflateBackend.choose(requested: "zlib", isalLoads: loaded) == .zlib)
+        #expect(InflateBackend.choose(requested: "isa-l", isalLoads: loaded) == .isal)
+        #expect(InflateBackend.choose(requested: "unknown", isalLoads: loaded) == .isal)
+        #expect(InflateBackend.choose(requested: nil, isalLoads: missing) == .zlib)
+        #expect(InflateBackend.choose(requested: "isa-l", isalLoads: missing) == .zlib)
+    }
+
+    /// What reports name is what `GzipSource` uses.
+    @Test func decoderNameIsTheEngineInUse() throws {
+        let expected: InflateBackend = ProcessInfo.processInfo.environment["FLAGWATCH_INFLATE"] != "zlib"
+            && IsalInflateEngine() != nil ? .isal : .zlib
+        #expect(GzipSource.decoderName == expected.rawValue)
+        let engine = InflateBackend.chosen.makeEngine()
+        #expect((engine is IsalInflateEngine) == (expected == .isal))
+        let directory = try TemporaryDirectory()
+        let archive = try systemGzip(directory.file("access.log", sampleLog))
+        expectSameBytes(drain(GzipSource(compressed: try FileSource(path: archive))).bytes, sampleLog)
     }
 }

@@ -45,14 +45,21 @@ final class Pipeline: @unchecked Sendable {
     /// Splits the next `count` lines and does nothing else; returns the bytes they span.
     func split(lines count: Int) -> Int { walk(lines: count, parsing: false) }
 
+    /// `split` with the standard library's SIMD types alone (no Builtin movemask).
+    func splitWithStandardLibrarySIMD(lines count: Int) -> Int {
+        walk(lines: count, parsing: false, search: StandardLibrarySIMD.newline)
+    }
+
     @inline(__always)
-    private func walk(lines count: Int, parsing: Bool) -> Int {
+    private func walk(lines count: Int, parsing: Bool,
+                      search: (UnsafeRawPointer, Int, Int) -> Int = { LineSplitter.newline(in: $0, from: $1, end: $2) }) -> Int
+    {
         let base = corpus.bytes.baseAddress!
         let end = corpus.bytes.count
         var p = cursor
         var consumed = 0
         for _ in 0..<count {
-            let newline = LineSplitter.newline(in: base, from: p, end: end)
+            let newline = search(base, p, end)
             if parsing { handle(base, p, newline) }
             let next = newline < end ? newline &+ 1 : end
             consumed &+= next &- p

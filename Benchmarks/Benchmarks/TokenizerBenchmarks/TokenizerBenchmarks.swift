@@ -9,6 +9,10 @@ import Foundation
 // `MB/s` and `lines/s` are measured inside each iteration from the bytes it covered.
 // mallocCountTotal must be 0: the setup runs a full pass over the corpus first, so every
 // interner and counter already holds every key.
+//
+// Regression gate (Benchmarks/gate.sh): `thresholds check` compares each run's p90 against
+// Thresholds/HOST/ with the tolerances below: no allocation at all, and throughput within
+// FLAGWATCH_GATE_TOLERANCE percent (default 20: the machine is shared).
 
 let megabytesPerSecond = BenchmarkMetric.custom("MB/s", polarity: .prefersLarger, useScalingFactor: false)
 let linesPerSecond = BenchmarkMetric.custom("lines/s", polarity: .prefersLarger, useScalingFactor: false)
@@ -26,13 +30,20 @@ func report(_ benchmark: Benchmark, bytes: Int, lines: Int, nanos: Int) {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    let environment = ProcessInfo.processInfo.environment
+    let tolerance = environment["FLAGWATCH_GATE_TOLERANCE"].flatMap(Double.init) ?? 20
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock, .throughput, .mallocCountTotal, megabytesPerSecond, linesPerSecond],
         units: [megabytesPerSecond: .count, linesPerSecond: .kilo],
         warmupIterations: 20,
         scalingFactor: .kilo,
-        maxDuration: .seconds(3),
-        maxIterations: 1_000_000
+        // FLAGWATCH_BENCH_SECONDS shortens the runs (the gate uses 2).
+        maxDuration: .seconds(environment["FLAGWATCH_BENCH_SECONDS"].flatMap(Int.init) ?? 3),
+        maxIterations: 1_000_000,
+        thresholds: [
+            .mallocCountTotal: .init(absolute: [.p90: 0]),
+            .throughput: .init(relative: [.p90: tolerance]),
+        ]
     )
 
     for corpusName in ["istio", "envoy"] {
@@ -73,6 +84,26 @@ let benchmarks: @Sendable () -> Void = {
             },
             setup: { split.pipeline = Pipeline(corpus: Corpus.named(corpusName)) },
             teardown: { split.pipeline = nil }
+        )
+
+        // The same search with the standard library's SIMD types alone: no movemask, so the
+        // bits are gathered by multiplication (StandardLibrarySIMD.swift).
+        let plain = Holder()
+        Benchmark(
+            "LineSplitter \(corpusName), standard library SIMD only",
+            configuration: configuration,
+            closure: { benchmark in
+                let pipeline = plain.pipeline!
+                let count = benchmark.scaledIterations.count
+                let start = monotonicNanos()
+                let bytes = pipeline.splitWithStandardLibrarySIMD(lines: count)
+                let nanos = monotonicNanos() - start
+                benchmark.stopMeasurement()
+                Benchmark.blackHole(bytes)
+                report(benchmark, bytes: bytes, lines: count, nanos: nanos)
+            },
+            setup: { plain.pipeline = Pipeline(corpus: Corpus.named(corpusName)) },
+            teardown: { plain.pipeline = nil }
         )
     }
 }

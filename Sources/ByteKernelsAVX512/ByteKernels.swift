@@ -1,0 +1,1 @@
+../ByteKernelsSSE2/ByteKernels.swift
