@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Rebuild Samples/logs/*: real corpus lines + generated lines, each with its truth file.
 
-  python3 Samples/make_samples.py [--corpus /work/shared/corpus]
+  python3 Samples/make_samples.py [--corpus Tests/Corpus]
 
-Every sample starts with a block of real lines copied byte-exact from the shared corpus
+Every sample starts with a block of real lines copied byte-exact from the corpus in Tests/Corpus
 (listed in REAL below), followed by lines from generate.py (fixed seeds). The truth of a
 sample = the generator's own truth for its generated lines + the expected values of the
 real lines, taken from the corpus's expected-fields.tsv (text lines; derived there twice,
@@ -234,7 +234,7 @@ def build(name, spec, corpus, tsv):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--corpus', default=os.environ.get('FLAGWATCH_CORPUS', '/work/shared/corpus'))
+    p.add_argument('--corpus', default=os.environ.get('FLAGWATCH_CORPUS', os.path.join(HERE, '..', 'Tests', 'Corpus')))
     a = p.parse_args()
     os.makedirs(LOGS, exist_ok=True)
     tsv = load_tsv(a.corpus)
