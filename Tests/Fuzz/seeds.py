@@ -39,9 +39,9 @@ def write(target, name, data):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
 
-# Text tokenizer: selector byte (7 built-ins, 2 custom formats, auto) + lines.
+# Text tokenizer: selector byte (8 built-ins, 2 custom formats, auto) + lines.
 for i, chunk in enumerate(text_chunks):
-    for selector in range(10):
+    for selector in range(11):
         write("FuzzTextTokenizer", f"t{i}-{selector}", bytes([selector]) + chunk)
 
 # JSON tokenizer: mode byte (0 standard keys, 1 auto, 2 --json-keys line first) + lines.
