@@ -59,13 +59,15 @@ public struct TableReport {
         return out
     }
 
-    /// One line per spiking (cluster, rule): flagged records per minute over the scanned range.
+    /// One line per spiking (cluster, rule): flagged records per minute over the range the
+    /// spiking clusters have records in (another cluster's lines from last year must not
+    /// squeeze a spike into one cell), then the commands to look closer.
     func sparklines(_ result: ScanResult, rules: [AlertRule]) -> String {
         // Pairs, not joined strings: a cluster name may hold any character, NUL included.
         struct Pair: Hashable { var cluster: String, rule: String }
         let pairs = Set(result.spikes.map { Pair(cluster: $0.cluster, rule: $0.rule) }).sorted { ($0.cluster, $0.rule) < ($1.cluster, $1.rule) }
         guard !pairs.isEmpty else { return "" }
-        let ranges = result.series.values.compactMap(\.bucketRange)
+        let ranges = Set(pairs.map(\.cluster)).compactMap { result.series[$0]?.bucketRange }
         guard let first = ranges.map(\.lowerBound).min(), let last = ranges.map(\.upperBound).max() else { return "" }
         let bucketsPerMinute = Int64(max(1, 60 / result.resolutionSeconds))
         let minutes = (last - first) / bucketsPerMinute + 1
@@ -90,7 +92,16 @@ public struct TableReport {
                 + "  \(flags) max \(counts.max() ?? 0)/cell, \(episodes) episode\(episodes == 1 ? "" : "s")"
             out += paint(line, "31") + "\n"
         }
+        let inputs = result.inputs.count == 1 ? TableReport.shellWord(result.inputs[0].path) : "PATH…"
+        out += "\nnext: flagwatch scan --output html -o report.html \(inputs)  # a timeline chart per spike\n"
+        out += "      flagwatch scan --alerts \(inputs)  # the alert events the rules would have sent\n"
         return out
+    }
+
+    /// A path as a shell reads it back: quoted unless made of plain characters.
+    static func shellWord(_ path: String) -> String {
+        let plain = path.allSatisfy { $0.isLetter || $0.isNumber || "/._-+,:@".contains($0) }
+        return Terminal.sanitized(plain ? path : "'" + path.replacingOccurrences(of: "'", with: #"'\''"#) + "'")
     }
 
     /// A key as the table shows it: neutralised and cut.
