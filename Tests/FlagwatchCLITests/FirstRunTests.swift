@@ -34,6 +34,6 @@ struct FirstRunTests {
     func completionScripts(shell: String) throws {
         let run = try ScanCommandTests.flagwatch(["--generate-completion-script", shell])
         #expect(run.status == 0)
-        #expect(run.stdout.contains("flagwatch") && run.stdout.contains("--group-by"))
+        #expect(run.stdout.contains("flagwatch") && run.stdout.contains("group-by") && run.stdout.contains("json-keys"))
     }
 }
