@@ -59,16 +59,23 @@ public struct TableReport {
         return out
     }
 
-    /// One line per spiking (cluster, rule): flagged records per minute over the range the
-    /// spiking clusters have records in (another cluster's lines from last year must not
-    /// squeeze a spike into one cell), then the commands to look closer.
+    /// One line per spiking (cluster, rule): flagged records per minute from ten minutes before
+    /// the first spike to ten minutes after the last, within the spiking clusters' records
+    /// (lines of last year in the same files must not squeeze a spike into one cell), then the
+    /// commands to look closer.
     func sparklines(_ result: ScanResult, rules: [AlertRule]) -> String {
         // Pairs, not joined strings: a cluster name may hold any character, NUL included.
         struct Pair: Hashable { var cluster: String, rule: String }
         let pairs = Set(result.spikes.map { Pair(cluster: $0.cluster, rule: $0.rule) }).sorted { ($0.cluster, $0.rule) < ($1.cluster, $1.rule) }
         guard !pairs.isEmpty else { return "" }
         let ranges = Set(pairs.map(\.cluster)).compactMap { result.series[$0]?.bucketRange }
-        guard let first = ranges.map(\.lowerBound).min(), let last = ranges.map(\.upperBound).max() else { return "" }
+        let margin: Int64 = 600_000_000
+        let microsPerBucket = Int64(result.resolutionSeconds) * 1_000_000
+        guard let firstRecord = ranges.map(\.lowerBound).min(), let lastRecord = ranges.map(\.upperBound).max(),
+            let firstSpike = result.spikes.map(\.start).min(), let lastSpike = result.spikes.map(\.end).max()
+        else { return "" }
+        let first = max(firstRecord, (firstSpike - margin) / microsPerBucket)
+        let last = max(first, min(lastRecord, (lastSpike + margin) / microsPerBucket))
         let bucketsPerMinute = Int64(max(1, 60 / result.resolutionSeconds))
         let minutes = (last - first) / bucketsPerMinute + 1
         // At most 60 cells: several minutes per cell on long ranges.
@@ -82,9 +89,11 @@ public struct TableReport {
         for (cluster, rule) in pairs.map({ ($0.cluster, $0.rule) }) {
             guard let lane = rules.firstIndex(where: { $0.name == rule }).map({ $0 + 1 }), let series = result.series[cluster] else { continue }
             var counts = Array(repeating: 0, count: cells)
-            for bucket in first...last {
-                let n = series.count(bucket, lane: lane)
-                if n > 0 { counts[Int((bucket - first) / bucketsPerMinute / minutesPerCell)] += Int(n) }
+            // Non-empty buckets only: a range of years holds millions of empty seconds.
+            var from = first
+            while let bucket = series.nextNonZero(from: from, lane: lane, through: last) {
+                counts[Int((bucket - first) / bucketsPerMinute / minutesPerCell)] += Int(series.count(bucket, lane: lane))
+                from = bucket + 1
             }
             let episodes = result.spikes.filter { $0.cluster == cluster && $0.rule == rule }.count
             let flags = rules[lane - 1].flagCodes.joined(separator: ",")
