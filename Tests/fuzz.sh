@@ -3,7 +3,7 @@
 #
 #   bash Tests/fuzz.sh [SECONDS] [TARGET ...]      # default: 60 s, every target
 #
-# Seeds come from ../shared/corpus (when the repository sits next to it) and Samples/; the
+# Seeds come from the real lines in Tests/Corpus and from Samples/; the
 # corpus each run grows, crash artifacts and logs stay in .build-fuzz/. Prints executions,
 # seconds and crashes per target; exits non-zero when a target crashed, hung or ran out of
 # memory. Reproduce a crash with: .build-fuzz/build/release/TARGET ARTIFACT
@@ -26,10 +26,8 @@ started=$(date +%s)
 bin=$("${build[@]}" --show-bin-path)
 echo "fuzz: build took $(( $(date +%s) - started )) s"
 
-shared=../shared/corpus
-[ -d "$shared" ] || { echo "fuzz: $shared not found, seeding from Samples/ only"; shared=""; }
 rm -rf "$work/seeds"
-python3 Tests/Fuzz/seeds.py "$work/seeds" Samples "$shared"
+python3 Tests/Fuzz/seeds.py "$work/seeds" Samples Tests/Corpus
 
 failed=0
 report=()

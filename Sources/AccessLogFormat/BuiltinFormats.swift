@@ -7,6 +7,8 @@ public enum BuiltinFormat: String, CaseIterable, Sendable {
     case istio13 = "istio-1.3"
     case istio12 = "istio-1.2"
     case istio11 = "istio-1.1"
+    /// Istio 1.0: Envoy's default followed by the five unquoted address fields.
+    case istio10 = "istio-1.0"
     /// Istio's JSON encoding, Envoy Gateway's and other `json_format` logs.
     case json
 
@@ -39,6 +41,8 @@ public enum BuiltinFormat: String, CaseIterable, Sendable {
         case .istio11:
             return BuiltinFormat.requestPart + #" "%DYNAMIC_METADATA(istio.mixer:status)%""#
                 + BuiltinFormat.envoyTail + BuiltinFormat.istioAddresses
+        case .istio10:
+            return BuiltinFormat.envoyDefault + BuiltinFormat.istioAddresses
         case .json:
             return "json"
         }

@@ -13,6 +13,26 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
     var isFreeText: Bool { self == .userAgent || self == .forwardedFor }
 }
 
+/// A set of field kinds, one bit each: what a line held, what a format has.
+public struct FieldSet: OptionSet, Sendable, Hashable {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ kind: FieldKind) { rawValue = 1 << kind.rawValue }
+    public init(_ kinds: some Sequence<FieldKind>) { self = kinds.reduce(into: []) { $0.insert(FieldSet($1)) } }
+
+    @inline(__always)
+    public func contains(_ kind: FieldKind) -> Bool { rawValue & 1 << kind.rawValue != 0 }
+
+    public var kinds: [FieldKind] { FieldKind.allCases.filter(contains) }
+
+    /// The fields records are counted by: a JSON line holding none of them is not an access-log
+    /// record; one holding some is, with the others absent (untimed, no code, no flags).
+    public static let countedBy = FieldSet([FieldKind.startTime, .responseCode, .responseFlags, .upstreamCluster, .authority,
+                                            .upstreamHost, .route])
+    /// The keys records can be grouped by.
+    public static let groupKeys = FieldSet([FieldKind.upstreamCluster, .authority, .upstreamHost, .route])
+}
+
 /// One `%OPERATOR(arg):N%` of a format string.
 public struct FormatOperator: Equatable, Sendable {
     public var name: String
@@ -140,10 +160,13 @@ public enum FormatStringParser {
                 elements.append(.literal(literal))
                 literal.removeAll()
             }
-            if case .field = elements.last {
-                throw fail("two operators with no separator between them cannot be told apart", at: start)
+            let op = FormatOperator(name: name, argument: argument, truncation: truncation, column: start + 1)
+            // A path starts with `/` (or is `-`), so it can be told apart from the value before
+            // it (`%REQ(:AUTHORITY)%%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%`); no other pair can.
+            if case .field(let previous) = elements.last, op.kind != .path || previous.kind == .path {
+                throw fail("two operators with no separator between them cannot be told apart (only a path may follow another operator directly)", at: start)
             }
-            elements.append(.field(FormatOperator(name: name, argument: argument, truncation: truncation, column: start + 1)))
+            elements.append(.field(op))
         }
         // Envoy ends every text record with a newline; the line splitter owns it.
         while literal.last == UInt8(ascii: "\n") || literal.last == UInt8(ascii: "\r") { literal.removeLast() }

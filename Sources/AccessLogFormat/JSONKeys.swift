@@ -3,26 +3,28 @@
 /// Lookups run for every key of every line, so the table is a small open-addressing array
 /// probed by length and a few bytes, not a `Dictionary` of `String`s.
 public struct JSONKeys: Sendable {
-    /// Keys of Istio's JSON encoding, Envoy Gateway's default and common variants; generic
-    /// names (`time`, `status`) are left to `--json-keys`, so application logs are not misread.
+    /// Keys of Istio's JSON encoding, Envoy Gateway's default, the camelCase keys of Gloo's
+    /// examples (`upstreamCluster`, `httpMethod`…) and common variants; generic names (`time`,
+    /// `status`) are left to `--json-keys`, so application logs are not misread.
     public static let standard = JSONKeys(mapping: [
-        .startTime: ["start_time", "timestamp"],
-        .responseCode: ["response_code"],
-        .responseFlags: ["response_flags"],
-        .bytesReceived: ["bytes_received", "rx_bytes"],
-        .bytesSent: ["bytes_sent", "tx_bytes"],
+        .startTime: ["start_time", "timestamp", "startTime"],
+        .responseCode: ["response_code", "responseCode"],
+        .responseFlags: ["response_flags", "responseFlags"],
+        .bytesReceived: ["bytes_received", "rx_bytes", "bytesReceived"],
+        .bytesSent: ["bytes_sent", "tx_bytes", "bytesSent"],
         .duration: ["duration", "duration_ms"],
-        .upstreamServiceTime: ["upstream_service_time", "x-envoy-upstream-service-time", "x_envoy_upstream_service_time"],
-        .upstreamCluster: ["upstream_cluster", "upstream_cluster_raw"],
+        .upstreamServiceTime: ["upstream_service_time", "x-envoy-upstream-service-time", "x_envoy_upstream_service_time",
+                               "upstreamServiceTime"],
+        .upstreamCluster: ["upstream_cluster", "upstream_cluster_raw", "upstreamCluster"],
         .authority: ["authority", ":authority"],
-        .upstreamHost: ["upstream_host", "upstream_remote_address"],
-        .route: ["route_name"],
-        .method: ["method", ":method"],
+        .upstreamHost: ["upstream_host", "upstream_remote_address", "upstreamHost"],
+        .route: ["route_name", "routeName"],
+        .method: ["method", ":method", "httpMethod"],
         .path: ["path", ":path", "x-envoy-origin-path", "x-envoy-original-path"],
         .protocol: ["protocol"],
-        .userAgent: ["user_agent", "user-agent"],
-        .forwardedFor: ["x_forwarded_for", "x-forwarded-for"],
-        .requestID: ["request_id", "x-request-id"],
+        .userAgent: ["user_agent", "user-agent", "userAgent"],
+        .forwardedFor: ["x_forwarded_for", "x-forwarded-for", "xForwardedFor"],
+        .requestID: ["request_id", "x-request-id", "requestId"],
     ])
 
     /// Names `--json-keys` accepts, and the kinds they set.

@@ -55,7 +55,7 @@ extension LineTokenizer {
                 p = valueEnd
             }
             if !isNull, let kind = keys.lookup(base, keyStart, keyEnd - keyStart) {
-                if kind == .responseCode || kind == .responseFlags || kind == .startTime { sawAccessField = true }
+                if FieldSet.countedBy.contains(kind) { sawAccessField = true }
                 ranges[Int(kind.rawValue)] = (Int32(truncatingIfNeeded: valueStart), Int32(truncatingIfNeeded: valueEnd))
                 if let failure = decode(kind, slot: Int(kind.rawValue), base, start: valueStart, end: valueEnd, plan: plan,
                                         internMask: internMask, into: &record)
@@ -71,12 +71,13 @@ extension LineTokenizer {
             guard separator == UInt8(ascii: ",") else { return .invalidJSON }
             p += 1
         }
-        // An object without a start time, response code or flags is some other JSON log line.
+        // An object without any field records are counted by is some other JSON log line; one
+        // with only some of them is a record whose other fields are absent.
         return sawAccessField ? nil : .missingFields
     }
 
     @inline(__always)
-    private func skipSpace(_ base: UnsafeRawPointer, _ from: Int, _ end: Int) -> Int {
+    func skipSpace(_ base: UnsafeRawPointer, _ from: Int, _ end: Int) -> Int {
         var p = from
         while p < end {
             let c = base.load(fromByteOffset: p, as: UInt8.self)
@@ -88,7 +89,7 @@ extension LineTokenizer {
 
     /// The closing quote of a string whose content starts at `from`, or nil.
     @inline(__always)
-    private func stringEnd(_ base: UnsafeRawPointer, _ from: Int, _ end: Int) -> Int? {
+    func stringEnd(_ base: UnsafeRawPointer, _ from: Int, _ end: Int) -> Int? {
         var q = from
         while true {
             q = ByteSearch.first(UInt8(ascii: "\""), in: base, from: q, end: end)
@@ -103,7 +104,7 @@ extension LineTokenizer {
     }
 
     /// Just past the object or array starting at `from`, or nil when the line ends first.
-    private func skipNested(_ base: UnsafeRawPointer, _ from: Int, _ end: Int) -> Int? {
+    func skipNested(_ base: UnsafeRawPointer, _ from: Int, _ end: Int) -> Int? {
         var depth = 0
         var p = from
         while p < end {

@@ -76,11 +76,7 @@ public final class LineParser {
             start = end + 1
             if line.isEmpty { continue }
             seen += 1
-            for index in plans.indices where tokenizer.tokenize(line, plan: plans[index]) == nil {
-                // A format fits better when it needs no tolerance for extra fields, and when its
-                // own first literal starts the line (`ACCESS [` over `[` for Emissary).
-                scores[index] += 2 + (tokenizer.hadExtraFields ? 0 : 2) + (tokenizer.prefixLength == 0 ? 1 : 0)
-            }
+            for index in plans.indices { scores[index] += fit(line, plans[index]) }
         }
         guard let best = scores.indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }),
             scores[best] > 0
@@ -89,13 +85,25 @@ public final class LineParser {
         return true
     }
 
-    /// The plan that parses `line` best: exactly if any does, else with extra fields.
+    /// The plan that parses `line` best, as `chooseFormat` judges one line.
     private func bestPlan(for line: UnsafeRawBufferPointer) -> Int? {
-        var withExtras: Int?
-        for index in plans.indices where index != current && tokenizer.tokenize(line, plan: plans[index]) == nil {
-            if !tokenizer.hadExtraFields { return index }
-            if withExtras == nil { withExtras = index }
+        var best: Int?
+        var bestFit = 0
+        for index in plans.indices where index != current {
+            let score = fit(line, plans[index])
+            if score > bestFit { (best, bestFit) = (index, score) }
         }
-        return withExtras
+        return best
+    }
+
+    /// How well `plan` reads `line`; 0 when it does not. Summed over a sample, the format that
+    /// fits more lines wins; among those, the one that explains more of their fields (Istio
+    /// 1.0's 18 over the 13 of Envoy's default, which it starts with: the wrong choice drops the
+    /// cluster); then one that needs no tolerance for extra fields; then one whose own first
+    /// literal starts the line (`ACCESS [` over `[` for Emissary). A line is worth more than
+    /// any field difference over a sample (at most 256 fields a format).
+    private func fit(_ line: UnsafeRawBufferPointer, _ plan: LinePlan) -> Int {
+        guard tokenizer.tokenize(line, plan: plan) == nil else { return 0 }
+        return 1 << 16 + 4 * plan.fieldKinds.count + (tokenizer.hadExtraFields ? 0 : 2) + (tokenizer.prefixLength == 0 ? 1 : 0)
     }
 }

@@ -7,8 +7,10 @@ public final class LinePlan: @unchecked Sendable {
     struct Step {
         /// `.fields`: unquoted fields separated by single spaces, the last one ended by the
         /// step's literal. `.startTime`: an unquoted start time, which ends where its own
-        /// syntax ends. `.quotedRun`: quoted fields separated by `" "`.
-        enum Operation: UInt8 { case literal, fields, startTime, quotedRun }
+        /// syntax ends. `.quotedRun`: quoted fields separated by `" "`. `.pathAfter`: a field
+        /// and a path with nothing between them, ended by the step's literal and split where
+        /// the path starts.
+        enum Operation: UInt8 { case literal, fields, startTime, quotedRun, pathAfter }
         var operation: Operation
         /// The first field's kind.
         var kind: FieldKind
@@ -66,6 +68,8 @@ public final class LinePlan: @unchecked Sendable {
     let jsonKeys: JSONKeys?
 
     public func hasField(_ kind: FieldKind) -> Bool { slotOfKind[Int(kind.rawValue)] >= 0 }
+    /// Every kind the format has a field of (JSON: every kind its keys map).
+    public let fields: FieldSet
 
     /// A plan for JSON access logs (`json_format`), one object per line, keys in any order.
     public init(name: String = "json", jsonKeys: JSONKeys) {
@@ -76,6 +80,7 @@ public final class LinePlan: @unchecked Sendable {
         timeFormats = [.envoyDefault]
         timeFormatOfSlot = FieldKind.allCases.map { $0 == .startTime ? 0 : -1 }
         slotOfKind = FieldKind.allCases.map { jsonKeys.contains($0) ? Int($0.rawValue) : -1 }
+        fields = FieldSet(FieldKind.allCases.filter(jsonKeys.contains))
         steps = .allocate(capacity: 0)
         literals = .allocate(capacity: 1)
         fieldKindBuffer = .allocate(capacity: fieldKinds.count)
@@ -86,7 +91,16 @@ public final class LinePlan: @unchecked Sendable {
     }
 
     /// The key `scan` groups by when not told: the cluster when the format has one.
-    public var defaultGroupKey: FieldKind { hasField(.upstreamCluster) ? .upstreamCluster : .authority }
+    public var defaultGroupKey: FieldKind { groupKey(preferring: [.upstreamCluster, .authority]) }
+
+    /// The first key of `order` this format has a field of, else the last of `order`: how an
+    /// input is grouped under `--group-by cluster,authority`, so that the records of a format
+    /// without a cluster field (Envoy's default) are keyed by authority instead of all
+    /// landing in `-` beside the cluster-less lines of formats that have one.
+    public func groupKey(preferring order: [FieldKind]) -> FieldKind {
+        precondition(!order.isEmpty)
+        return order.first(where: hasField) ?? order[order.count - 1]
+    }
 
     public convenience init(formatString: String) throws(FormatError) {
         try self.init(name: "custom", formatString: formatString)
@@ -114,6 +128,11 @@ public final class LinePlan: @unchecked Sendable {
         func isQuoted(_ index: Int) -> Bool {
             literal(at: index - 1)?.last == UInt8(ascii: "\"") && literal(at: index + 1)?.first == UInt8(ascii: "\"")
         }
+        /// A field followed directly by a path: the two are split as one step.
+        func isFollowedByPath(_ index: Int) -> Bool {
+            guard case .field = elements[safe: index], case .field(let next) = elements[safe: index + 1] else { return false }
+            return next.kind == .path
+        }
         let separator = Array(#"" ""#.utf8)
         // Drop a trailing `\n` typed as two characters on a command line.
         if case .literal(var bytes) = elements.last, bytes.suffix(2) == [UInt8(ascii: "\\"), UInt8(ascii: "n")] {
@@ -136,13 +155,19 @@ public final class LinePlan: @unchecked Sendable {
                 index += 1
             case .field(let op):
                 var run = [op]
-                if isQuoted(index) {
+                let pathFollows = isFollowedByPath(index)
+                if pathFollows, case .field(let path) = elements[index + 1] {
+                    run.append(path)
+                    index += 1
+                } else if isQuoted(index) {
                     while literal(at: index + 1) == separator, case .field(let next) = elements[safe: index + 2], isQuoted(index + 2) {
                         run.append(next)
                         index += 2
                     }
                 } else if op.kind != .startTime {
-                    while literal(at: index + 1) == [32], case .field(let next) = elements[safe: index + 2], next.kind != .startTime {
+                    while literal(at: index + 1) == [32], case .field(let next) = elements[safe: index + 2], next.kind != .startTime,
+                        !isFollowedByPath(index + 2)
+                    {
                         run.append(next)
                         index += 2
                     }
@@ -167,7 +192,8 @@ public final class LinePlan: @unchecked Sendable {
                 // The run's own separators are matched inside the run; the step records its terminator.
                 let terminator = literal(at: index + 1) ?? []
                 let freeText = run.firstIndex { $0.kind == .userAgent } ?? run.firstIndex { $0.kind.isFreeText }
-                let operation: Step.Operation = isQuoted(index) ? .quotedRun : run[0].kind == .startTime ? .startTime : .fields
+                let operation: Step.Operation = pathFollows ? .pathAfter
+                    : isQuoted(index) ? .quotedRun : run[0].kind == .startTime ? .startTime : .fields
                 steps.append(Step(operation: operation, kind: run[0].kind, slot: UInt16(firstSlot),
                                   runLength: UInt16(run.count), freeTextOffset: freeText.map(UInt16.init) ?? Step.noFreeText,
                                   literalStart: UInt32(literalBytes.count), literalCount: UInt32(terminator.count)))
@@ -186,6 +212,7 @@ public final class LinePlan: @unchecked Sendable {
         var slotOfKind = Array(repeating: -1, count: FieldKind.allCases.count)
         for (slot, kind) in kinds.enumerated() where slotOfKind[Int(kind.rawValue)] < 0 { slotOfKind[Int(kind.rawValue)] = slot }
         self.slotOfKind = slotOfKind
+        fields = FieldSet(kinds)
         self.steps = .allocate(capacity: steps.count)
         _ = self.steps.initialize(from: steps)
         self.literals = .allocate(capacity: max(literalBytes.count, 1))

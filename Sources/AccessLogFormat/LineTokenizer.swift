@@ -77,6 +77,7 @@ public final class LineTokenizer {
         /// need not hold every key of the plan, and an absent key's slot keeps an earlier
         /// line's range (or none at all), which `value(of:)` must not hand out.
         var jsonKindsPresent: UInt32 = 0
+        var envelope: Envelope?
     }
     private let state = UnsafeMutablePointer<LineState>.allocate(capacity: 1)
     private let minuteCache = UnsafeMutablePointer<StartTimeFormat.MinuteCache>.allocate(capacity: 1)
@@ -84,6 +85,13 @@ public final class LineTokenizer {
 
     /// The last line's record.
     public var record: AccessRecord { state.pointee.record }
+    /// The fields the last line held: those of its format for text lines; for JSON lines the
+    /// keys present and not `null`. A record's value of a field not in it is absent, not `-`;
+    /// `FieldSet.countedBy.subtracting(presentFields)` is what the record lacks.
+    public var presentFields: FieldSet {
+        guard let plan = state.pointee.plan?.takeUnretainedValue() else { return [] }
+        return plan.jsonKeys == nil ? plan.fields : FieldSet(rawValue: state.pointee.jsonKindsPresent)
+    }
     /// The last line had text after the format's last field (tolerated, ignored).
     public var hadExtraFields: Bool { state.pointee.hadExtraFields }
     /// Bytes before the format's first literal: a collector's prefix (`pod container `, `ACCESS `…).
@@ -105,6 +113,9 @@ public final class LineTokenizer {
     let ranges = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxSlots)
     private let separators = UnsafeMutableBufferPointer<Int>.allocate(capacity: maxSeparators)
     private let unknownFlags = UnsafeMutableBufferPointer<(start: Int32, end: Int32)>.allocate(capacity: maxUnknownFlags)
+    /// The line an envelope holds, unescaped; grown to the longest such line (never shorter
+    /// than its escaped form), so not per line.
+    var unwrapped = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 64)
 
     public init(internedKeys: Set<FieldKind> = [.upstreamCluster]) {
         self.internedKeys = internedKeys
@@ -122,6 +133,7 @@ public final class LineTokenizer {
         ranges.deallocate()
         separators.deallocate()
         unknownFlags.deallocate()
+        unwrapped.deallocate()
     }
 
     /// The interner holding ids of `kind`, one of the four key fields.
@@ -154,7 +166,26 @@ public final class LineTokenizer {
 
     /// Tokenizes one line (without its `\n`; a trailing `\r` is ignored). Returns nil and
     /// fills `record`, or returns why the line does not follow `plan`.
+    ///
+    /// A line that does not, and is a shipper's JSON envelope (`{"log":"…"}` and the others of
+    /// `Envelope`), is read by the line it holds, unescaped into scratch memory; `envelope`
+    /// says so, and field ranges then refer to that memory.
+    @inline(__always)
     public func tokenize(_ line: UnsafeRawBufferPointer, plan: LinePlan) -> MalformedReason? {
+        state.pointee.envelope = nil
+        guard let failure = tokenizeLine(line, plan: plan) else { return nil }
+        guard failure != .lineTooLong, let (envelope, innerFailure) = tokenizeEnvelope(line, plan: plan) else { return failure }
+        if innerFailure == nil { state.pointee.envelope = envelope }
+        return innerFailure
+    }
+
+    /// The envelope the last line came in, or nil for a line read as it is.
+    public var envelope: Envelope? { state.pointee.envelope }
+    /// The bytes the last line was read as: the line itself, or the line inside its envelope.
+    /// Field ranges and `prefixLength` refer to them.
+    public var recordLine: UnsafeRawBufferPointer { state.pointee.line }
+
+    func tokenizeLine(_ line: UnsafeRawBufferPointer, plan: LinePlan) -> MalformedReason? {
         let state = self.state
         var record = AccessRecord()
         var prefixLength = 0
@@ -250,6 +281,10 @@ public final class LineTokenizer {
                 record.startMicros = micros
                 ranges[Int(step.slot)] = (Int32(truncatingIfNeeded: p), Int32(truncatingIfNeeded: timeEnd))
                 p = timeEnd
+            case .pathAfter:
+                guard let fieldsEnd = splitPathAfter(step, literals, base, index, from: p, end: end) else { return .missingFields }
+                if step.literalCount != 0 { stepIndex &+= 1 }
+                p = fieldsEnd &+ Int(step.literalCount)
             case .quotedRun:
                 let isLast = stepIndex &+ 1 >= steps.count
                 guard let runEnd = splitRun(plan, step, literals, base, index, from: p, end: end, atFormatEnd: isLast) else {
@@ -349,6 +384,27 @@ public final class LineTokenizer {
         }
     }
 
+    /// Splits a field and the path written right after it (`host/a/b`, `host-` for a missing
+    /// path, `-/a` for a missing host), ending at the step's terminator; records both ranges
+    /// and returns where the terminator starts, or nil when the line ends first.
+    @inline(never)
+    private func splitPathAfter(_ step: LinePlan.Step, _ literals: UnsafeRawPointer, _ base: UnsafeRawPointer,
+                                _ index: StructuralIndex, from start: Int, end: Int) -> Int?
+    {
+        let fieldsEnd = step.literalCount == 0 ? index.nextSpace(from: start, end: end)
+            : findLiteral(literals, step, base, index, from: start, end: end)
+        if step.literalCount != 0, fieldsEnd >= end { return nil }
+        // A path starts with `/`; a missing one is printed `-`, the last byte.
+        var pathStart = ByteSearch.first(UInt8(ascii: "/"), in: base, from: start, end: fieldsEnd)
+        if pathStart == fieldsEnd, fieldsEnd > start, base.load(fromByteOffset: fieldsEnd &- 1, as: UInt8.self) == UInt8(ascii: "-") {
+            pathStart = fieldsEnd &- 1
+        }
+        let slot = Int(step.slot)
+        ranges[slot] = (Int32(truncatingIfNeeded: start), Int32(truncatingIfNeeded: pathStart))
+        ranges[slot &+ 1] = (Int32(truncatingIfNeeded: pathStart), Int32(truncatingIfNeeded: fieldsEnd))
+        return fieldsEnd
+    }
+
     /// Splits a run of quoted fields `a" "b" "c` ending at the run's terminator; records the
     /// ranges of its fields and returns where the terminator starts.
     ///
@@ -440,7 +496,9 @@ public final class LineTokenizer {
     }
 
     /// Interns a key field. A trailing `;` on a cluster is dropped from its range and id:
-    /// alt_stat_name leaks one into some Istio versions' logs (istio/istio#54219).
+    /// alt_stat_name leaks one into some Istio versions' logs (istio/istio#54219). An empty
+    /// value is what `omit_empty_values` prints for a missing one: it keeps `noKey`, so that it
+    /// is counted under the same `-` key as a missing value printed `-`.
     @inline(never)
     private func internKey(_ kind: FieldKind, slot: Int, _ base: UnsafeRawPointer, start: Int, end: Int,
                            into record: inout AccessRecord)
@@ -450,6 +508,7 @@ public final class LineTokenizer {
             end &-= 1
             ranges[slot].end = Int32(truncatingIfNeeded: end)
         }
+        guard end > start else { return }
         let key = UnsafeRawBufferPointer(start: base + start, count: end &- start)
         switch kind {
         case .upstreamCluster: record.cluster = clusters.intern(key)

@@ -3,6 +3,8 @@ import RecordCounting
 
 /// The paths `--metrics-listen` answers, over the snapshots the follow loop publishes.
 public enum MetricsEndpoint {
+    /// flagwatch's version: what `flagwatch --version` prints and `flagwatch_build_info`
+    /// reports. The one place it is written.
     public static let version = "0.3.0"
     /// A loop that has not published for this long is reported unhealthy.
     static let stalledAfter = 10.0

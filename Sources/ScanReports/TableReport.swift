@@ -60,17 +60,32 @@ public struct TableReport {
         return out
     }
 
-    /// One line per spiking (cluster, rule): flagged records per cell over the scanned range,
-    /// at most 60 cells of whole minutes.
+    /// One line per spiking (cluster, rule): flagged records per cell of whole minutes (at most
+    /// 60 cells) from ten minutes before the first spike to ten minutes after the last, within
+    /// the spiking clusters' records (lines of last year in the same files must not squeeze a
+    /// spike into one cell), then the commands to look closer.
     func sparklines(_ result: ScanResult, rules: [AlertRule]) -> String {
         // Pairs, not joined strings: a cluster name may hold any character, NUL included.
         struct Pair: Hashable { var cluster: String, rule: String }
         let pairs = Set(result.spikes.map { Pair(cluster: $0.cluster, rule: $0.rule) }).sorted { ($0.cluster, $0.rule) < ($1.cluster, $1.rule) }
-        guard !pairs.isEmpty, let timeline = result.timeline else { return "" }
-        let cells = BinGrid(from: timeline.firstSecond, to: timeline.lastSecond + 1,
-                            resolution: TableReport.leastCommonMultiple(timeline.grid.step, 60), maxBins: 60)
+        guard !pairs.isEmpty, let timeline = result.timeline,
+            let firstSpike = result.spikes.map(\.start).min(), let lastSpike = result.spikes.map(\.end).max()
+        else { return "" }
+        let grid = timeline.grid
+        var firstBin = grid.count, lastBin = -1
+        for cluster in Set(pairs.map(\.cluster)) where timeline.keys[cluster] != nil {
+            for bin in 0..<grid.count where timeline.count(cluster, bin: bin, lane: 0) > 0 {
+                firstBin = min(firstBin, bin)
+                lastBin = max(lastBin, bin)
+            }
+        }
+        guard firstBin <= lastBin else { return "" }
+        let margin: Int64 = 600
+        let first = max(grid.start + Int64(firstBin) * grid.step, BinGrid.floorDiv(firstSpike, 1_000_000) - margin)
+        let end = max(first + 1, min(grid.start + Int64(lastBin + 1) * grid.step, BinGrid.floorDiv(lastSpike, 1_000_000) + margin))
+        let cells = BinGrid(from: first, to: end, resolution: TableReport.leastCommonMultiple(grid.step, 60), maxBins: 60)
         var out = "\nspikes (\(result.spikes.count)), flagged records per \(TableReport.cellName(cells.step)), "
-            + "\(RFC3339.string(micros: timeline.firstSecond * 1_000_000)) to \(RFC3339.string(micros: (timeline.lastSecond + 1) * 1_000_000)):\n"
+            + "\(RFC3339.string(micros: first * 1_000_000)) to \(RFC3339.string(micros: end * 1_000_000)):\n"
         let width = pairs.map { TableReport.shown($0.cluster).count }.max() ?? 0
         for (cluster, rule) in pairs.map({ ($0.cluster, $0.rule) }) where timeline.keys[cluster] != nil {
             guard let lane = rules.firstIndex(where: { $0.name == rule }).map({ $0 + 1 }) else { continue }
@@ -82,6 +97,9 @@ public struct TableReport {
             out += paint(line, "31") + "\n"
         }
         if result.unchartedSpikingKeys > 0 { out += "… \(result.unchartedSpikingKeys) more spiking keys (see --output json)\n" }
+        let inputs = result.inputs.count == 1 ? TableReport.shellWord(result.inputs[0].path) : "PATH…"
+        out += "\nnext: flagwatch scan --output html -o report.html \(inputs)  # a timeline chart per spike\n"
+        out += "      flagwatch scan --alerts \(inputs)  # the alert events the rules would have sent\n"
         return out
     }
 
@@ -96,6 +114,12 @@ public struct TableReport {
         var (x, y) = (a, b)
         while y != 0 { (x, y) = (y, x % y) }
         return a / x * b
+    }
+
+    /// A path as a shell reads it back: quoted unless made of plain characters.
+    static func shellWord(_ path: String) -> String {
+        let plain = path.allSatisfy { $0.isLetter || $0.isNumber || "/._-+,:@".contains($0) }
+        return Terminal.sanitized(plain ? path : "'" + path.replacingOccurrences(of: "'", with: #"'\''"#) + "'")
     }
 
     /// A key as the table shows it: neutralised and cut.

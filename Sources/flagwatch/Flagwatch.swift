@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlagMetrics
 import Foundation
 
 @main
@@ -6,6 +7,11 @@ struct Flagwatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flagwatch",
         abstract: "Spot failing upstreams in Envoy and Istio access logs, from their response flags.",
+        discussion: """
+            Shell completions: flagwatch --generate-completion-script bash|zsh|fish. A man page: \
+            swift package plugin generate-manual (see the README).
+            """,
+        version: MetricsEndpoint.version,
         subcommands: [Scan.self, Tail.self, Rules.self]
     )
 

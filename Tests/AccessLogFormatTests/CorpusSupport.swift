@@ -1,11 +1,12 @@
 import Foundation
 
-/// The shared corpus of real log lines, beside the package: `../shared/corpus`.
+/// The real log lines the tests read, kept in the repository: `Tests/Corpus` (sources in its
+/// `SOURCES.md`).
 enum Corpus {
     static let root: URL = {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+        for _ in 0..<2 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Corpus")
     }()
 
     static func lines(_ relativePath: String) throws -> [String] {

@@ -21,9 +21,12 @@ struct ScanCommandTests {
         var stderr: String
     }
 
-    static func flagwatch(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Run {
+    static func flagwatch(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+                          workingDirectory: URL? = nil) throws -> Run
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
+        process.currentDirectoryURL = workingDirectory
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-cli-\(UUID().uuidString)")

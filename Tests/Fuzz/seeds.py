@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Seed corpora for the fuzz targets (Tests/Fuzz), from the shared corpus of real log lines
-(when present) and Samples/. Usage: seeds.py OUT_DIR SAMPLES_DIR [SHARED_CORPUS_DIR]
+"""Seed corpora for the fuzz targets (Tests/Fuzz), from the real log lines in Tests/Corpus and
+from Samples/. Usage: seeds.py OUT_DIR SAMPLES_DIR CORPUS_DIR
 
 Each target's input layout is described at the top of its source file."""
 import gzip, os, sys
 from pathlib import Path
 
 out, samples = Path(sys.argv[1]), Path(sys.argv[2])
-shared = Path(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
+corpus = Path(sys.argv[3])
 
 def chunks(path, size=2048, limit=3):
     """Up to `limit` runs of whole lines of at most `size` bytes from the file's start."""
@@ -29,9 +29,8 @@ def files(folder, *patterns):
 
 text_files = files(samples / "logs", "*.log")
 json_files = files(samples / "logs", "*.jsonl")
-if shared:
-    text_files += files(shared, "text/*.log", "prefixed/*.log", "partial/*.log", "noise/*.log", "bulk/*.log")
-    json_files += files(shared, "json/*.jsonl", "partial/28-*.log")
+text_files += files(corpus, "text/*.log", "prefixed/*.log", "partial/*.log", "noise/*.log", "bulk/*.log", "written/*.log")
+json_files += files(corpus, "json/*.jsonl", "partial/28-*.log", "written/*.jsonl")
 text_chunks = [c for f in text_files for c in chunks(f)]
 json_chunks = [c for f in json_files for c in chunks(f)]
 
@@ -40,9 +39,9 @@ def write(target, name, data):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
 
-# Text tokenizer: selector byte (7 built-ins, 2 custom formats, auto) + lines.
+# Text tokenizer: selector byte (8 built-ins, 2 custom formats, auto) + lines.
 for i, chunk in enumerate(text_chunks):
-    for selector in range(10):
+    for selector in range(11):
         write("FuzzTextTokenizer", f"t{i}-{selector}", bytes([selector]) + chunk)
 
 # JSON tokenizer: mode byte (0 standard keys, 1 auto, 2 --json-keys line first) + lines.

@@ -9,8 +9,13 @@ public func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure 
 /// Crashes when the last successfully tokenized `line` broke an invariant: field ranges,
 /// prefix and extension flags inside the line, decoded values in range, interned ids naming a
 /// stored key. A text line holds every field of its format; a JSON line need not hold every key,
-/// but its object starts where the prefix ends.
-public func checkRecord(_ tokenizer: LineTokenizer, _ plan: LinePlan, _ line: UnsafeRawBufferPointer) {
+/// but its object starts where the prefix ends. A line in an envelope is checked as the line
+/// inside it.
+public func checkRecord(_ tokenizer: LineTokenizer, _ plan: LinePlan, _ envelopeOrLine: UnsafeRawBufferPointer) {
+    let line = tokenizer.recordLine
+    check(tokenizer.envelope != nil || (line.baseAddress == envelopeOrLine.baseAddress && line.count == envelopeOrLine.count),
+          "a line outside an envelope not read in place")
+    check(line.count <= envelopeOrLine.count, "the line inside an envelope is longer than the envelope")
     let start = line.baseAddress!, end = start + line.count
     func inside(_ bytes: UnsafeRawBufferPointer, _ what: String) {
         guard let b = bytes.baseAddress else { return }

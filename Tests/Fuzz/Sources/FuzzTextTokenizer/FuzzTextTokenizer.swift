@@ -1,4 +1,4 @@
-// libFuzzer target: the text tokenizer under the built-in formats, two custom formats and
+// libFuzzer target: the text tokenizer under the built-in text formats, two custom formats and
 // auto-detection. The first input byte picks the format; the rest is lines (`\n`).
 // Invariants: a parsed line's field ranges, prefix and extension flags lie inside the line;
 // decoded values are in range; interned ids name a stored key.
@@ -9,7 +9,7 @@ let customFormats = [
     #"%START_TIME(%d/%b/%Y:%H:%M:%S.%3f %z)% "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% "%UPSTREAM_CLUSTER%" "%REQ(USER-AGENT)%" "%REQ(:AUTHORITY)%" %DURATION% %ROUTE_NAME%"#,
     #"%START_TIME(%s.%3f)%|%UPSTREAM_CLUSTER_RAW%|%RESPONSE_CODE%|%RESPONSE_FLAGS_LONG%|%BYTES_SENT%|%UPSTREAM_HOST%|%REQ(HOST)%"#,
 ]
-let builtins: [BuiltinFormat] = [.envoy, .emissary, .istio, .istio18, .istio13, .istio12, .istio11]
+let builtins: [BuiltinFormat] = [.envoy, .emissary, .istio, .istio18, .istio13, .istio12, .istio11, .istio10]
 let plans: [LinePlan] = builtins.map(\.plan) + customFormats.map { try! LinePlan(formatString: $0) }
 let allPlans: [LinePlan] = BuiltinFormat.allCases.map(\.plan)
 
