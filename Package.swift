@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "AccessLogFormat", targets: ["AccessLogFormat"]),
         .library(name: "LogSources", targets: ["LogSources"]),
         .library(name: "FlagAggregation", targets: ["FlagAggregation"]),
+        .library(name: "FailureCauses", targets: ["FailureCauses"]),
         // For the fuzz targets (Tests/Fuzz): the rules parser.
         .library(name: "AlertRules", targets: ["AlertRules"]),
     ],
@@ -34,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "LogSources", dependencies: ["CZlib", .target(name: "CIsal", condition: .when(traits: ["ISAL"]))]),
         .target(name: "FlagAggregation", dependencies: ["AccessLogFormat"]),
+        // The probable cause of each failed record, and the commands to check it: standard library only.
+        .target(name: "FailureCauses", dependencies: ["AccessLogFormat"]),
         .target(name: "AlertRules", dependencies: ["AccessLogFormat", "FlagAggregation", .product(name: "Yams", package: "Yams")]),
         .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "FlagAggregation", "AlertRules"]),
         .target(name: "LogFollow", dependencies: ["LogSources"]),
@@ -62,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "flagwatch",
             dependencies: [
-                "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery",
+                "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery", "FailureCauses",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "AccessLogFormatTests", dependencies: ["AccessLogFormat"]),
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
+        .testTarget(name: "FailureCausesTests", dependencies: ["FailureCauses", "AccessLogFormat"], exclude: ["Fixtures"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules"]),
         .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports"]),
         .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
@@ -78,6 +82,6 @@ let package = Package(
         // Real HTTP servers, TLS and Alertmanager on 127.0.0.1.
         .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules"], exclude: ["Support"]),
         // Runs the built `flagwatch` binary as a user would.
-        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")], exclude: ["Support"]),
     ]
 )

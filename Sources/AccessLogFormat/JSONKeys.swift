@@ -17,6 +17,9 @@ public struct JSONKeys: Sendable {
         .authority: ["authority", ":authority"],
         .upstreamHost: ["upstream_host", "upstream_remote_address"],
         .route: ["route_name"],
+        .responseCodeDetails: ["response_code_details"],
+        .upstreamTransportFailureReason: ["upstream_transport_failure_reason"],
+        .connectionTerminationDetails: ["connection_termination_details"],
         .method: ["method", ":method"],
         .path: ["path", ":path", "x-envoy-origin-path", "x-envoy-original-path"],
         .protocol: ["protocol"],
@@ -30,6 +33,8 @@ public struct JSONKeys: Sendable {
         "time": .startTime, "code": .responseCode, "flags": .responseFlags, "bytes-received": .bytesReceived,
         "bytes-sent": .bytesSent, "duration": .duration, "upstream-service-time": .upstreamServiceTime,
         "cluster": .upstreamCluster, "authority": .authority, "upstream-host": .upstreamHost, "route": .route,
+        "response-code-details": .responseCodeDetails, "upstream-transport-failure-reason": .upstreamTransportFailureReason,
+        "connection-termination-details": .connectionTerminationDetails,
         "method": .method, "path": .path, "protocol": .protocol, "user-agent": .userAgent,
         "forwarded-for": .forwardedFor, "request-id": .requestID,
     ]

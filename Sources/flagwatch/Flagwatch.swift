@@ -6,7 +6,7 @@ struct Flagwatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flagwatch",
         abstract: "Spot failing upstreams in Envoy and Istio access logs, from their response flags.",
-        subcommands: [Scan.self, Tail.self, Rules.self]
+        subcommands: [Scan.self, Tail.self, Rules.self, Explain.self]
     )
 
     /// ArgumentParser's `main`, except that error messages go out through `StandardError`:

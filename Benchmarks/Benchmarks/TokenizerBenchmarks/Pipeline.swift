@@ -1,4 +1,5 @@
 import AccessLogFormat
+import FailureCauses
 import FlagAggregation
 
 /// The tokenizer-and-counting part of one `flagwatch scan` worker, over a corpus held in
@@ -17,6 +18,9 @@ final class Pipeline: @unchecked Sendable {
     let tokenizer: LineTokenizer
     let parser: LineParser
     let counter = FlagCounter()
+    /// Set when every record's cause is computed too, as scan will with causes per cluster.
+    let classifier: FailureClassifier?
+    private(set) var causeCounts = [Int](repeating: 0, count: FailureCause.allCases.count)
     let groupKey: FieldKind
     let missingKey: UInt32
     private var cursor = 0
@@ -25,10 +29,11 @@ final class Pipeline: @unchecked Sendable {
     var records = 0
     var malformed = 0
 
-    init(corpus: Corpus) {
+    init(corpus: Corpus, classifying: Bool = false) {
         self.corpus = corpus
         tokenizer = LineTokenizer(internedKeys: [])
         parser = LineParser(choosingAmong: BuiltinFormat.allCases.map(\.plan), tokenizer: tokenizer)
+        classifier = classifying ? FailureClassifier(tokenizer: tokenizer) : nil
         let base = corpus.bytes.baseAddress!
         // As the scanner does: choose the format from the first chunk's whole lines.
         let head = min(corpus.bytes.count, 256 << 10)
@@ -100,6 +105,10 @@ final class Pipeline: @unchecked Sendable {
         let record = tokenizer.record
         let id = record.key(groupKey)
         counter.count(record, key: id == AccessRecord.noKey ? missingKey : id, tokenizer: tokenizer)
+        if let classifier, !record.flags.isEmpty || record.unknownFlagCount > 0 {
+            let cluster = tokenizer.value(of: .upstreamCluster).map(ClusterKind.init(name:)) ?? .none
+            if let cause = classifier.classify(record, cluster: cluster) { causeCounts[Int(cause.rawValue)] &+= 1 }
+        }
     }
 
     /// One full pass from a fresh state, checked against the generator's ground truth. It also
