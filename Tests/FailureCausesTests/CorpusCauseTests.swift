@@ -25,12 +25,12 @@ import Testing
     @Test func everyFailedRecordGetsTheHandDerivedCause() throws {
         var expected = try CorpusCauseTests.expectedCauses()
         var failed = 0
-        for folder in ["corpus/text", "corpus/prefixed", "corpus/json"] {
+        for folder in ["corpus/text", "corpus/prefixed", "corpus/json", "envoy-1.40"] {
             for file in try Fixtures.files(in: folder) {
                 let reader = CauseReader()
                 let lines = try Fixtures.lines(file)
                 reader.chooseFormat(from: lines)
-                let name = String(file.dropFirst("corpus/".count))
+                let name = file.hasPrefix("corpus/") ? String(file.dropFirst("corpus/".count)) : file
                 for (index, line) in lines.enumerated() {
                     guard case .some(.some(let cause)) = reader.cause(of: line) else { continue }
                     failed += 1

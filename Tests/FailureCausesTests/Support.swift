@@ -2,7 +2,8 @@ import AccessLogFormat
 import FailureCauses
 import Foundation
 
-/// The fixtures beside these tests: copies of the shared corpus and lines real Envoy wrote.
+/// The fixtures beside these tests: copies of the shared corpus (corpus/) and lines a real
+/// Envoy 1.40 wrote in the RealEnvoyTests scenarios (envoy-1.40/).
 enum Fixtures {
     static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 

@@ -47,8 +47,12 @@ final class EnvoyScenario {
     }
 
     func stop() {
+        // SIGTERM, then SIGKILL for a process still there 5 s later (Envoy may wait to drain).
         for process in [envoy, backends].compactMap({ $0 }) where process.isRunning {
             process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         try? backendInput?.fileHandleForWriting.close()

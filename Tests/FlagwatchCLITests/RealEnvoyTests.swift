@@ -31,8 +31,17 @@ import Testing
 
         for (path, _) in RealEnvoyTests.scenarios { _ = try HTTPClient.get(port: scenario.listenPort, path: path) }
         // A circuit breaker of one connection, one pending request: six at once overflow it.
+        // One thread each (the concurrency pool may have fewer threads than requests).
         let port = scenario.listenPort
-        DispatchQueue.concurrentPerform(iterations: 6) { index in _ = try? HTTPClient.get(port: port, path: "/breaker/\(index)") }
+        let group = DispatchGroup()
+        for index in 0..<6 {
+            group.enter()
+            Thread {
+                _ = try? HTTPClient.get(port: port, path: "/breaker/\(index)")
+                group.leave()
+            }.start()
+        }
+        group.wait()
 
         let lines = scenario.accessLogLines(atLeast: RealEnvoyTests.scenarios.count + 7)
         let log = lines.joined(separator: "\n") + "\n"
