@@ -189,7 +189,7 @@ struct LineExplanation {
         out += " (format \(format ?? "?")\(prefix.map { ", prefix \(shown($0))" } ?? ""))\n"
         func field(_ name: String, _ value: String?, note: String? = nil) {
             guard let value else { return }
-            out += "  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + shown(value) + (note.map { "  (\($0))" } ?? "") + "\n"
+            out += "  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + shown(value) + (note.map { "  (\(shown($0)))" } ?? "") + "\n"
         }
         if let method, method != "-" { field("request", "\(method) \(path ?? "")") }
         field("authority", authority)
