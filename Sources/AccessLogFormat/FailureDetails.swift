@@ -32,6 +32,8 @@ enum FailureDetailNormalizer {
 
     /// Writes the normalised form of `[start, end)` to `output` and returns its length.
     static func normalize(_ base: UnsafeRawPointer, _ start: Int, _ end: Int, into output: UnsafeMutablePointer<UInt8>) -> Int {
+        // Safe: reads stay in [start, end); `output` holds `capacity` bytes and every write is
+        // at an index below `maxLength`, but the three bytes of "…" after it.
         var count = 0
         var i = start
         @inline(__always) func byte(_ at: Int) -> UInt8 { base.load(fromByteOffset: at, as: UInt8.self) }

@@ -508,6 +508,7 @@ public final class LineTokenizer {
         guard FailureDetailNormalizer.needsRewriting(base, start, end) else {
             return failureDetails.intern(UnsafeRawBufferPointer(start: base + start, count: end &- start))
         }
+        // Safe: the scratch buffer has the normaliser's `capacity`, and [start, end) is inside the line.
         let count = FailureDetailNormalizer.normalize(base, start, end, into: detailScratch)
         return failureDetails.intern(UnsafeRawBufferPointer(start: detailScratch, count: count))
     }

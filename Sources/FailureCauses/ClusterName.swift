@@ -18,6 +18,7 @@ public enum ClusterKind: UInt8, CaseIterable, Sendable {
         @inline(__always) func starts(with prefix: StaticString) -> Bool {
             let count = prefix.utf8CodeUnitCount
             guard name.count >= count else { return false }
+            // Safe: `i` < `count`, the length of both the prefix and (checked above) at most the name's.
             for i in 0..<count where name[i] != prefix.utf8Start[i] { return false }
             return true
         }
