@@ -11,13 +11,7 @@ public enum FieldKind: UInt8, Sendable, CaseIterable {
     /// Kinds are ordered so that this is one comparison on the hot path.
     @inline(__always)
     var isDecoded: Bool { rawValue <= FieldKind.lastDecoded.rawValue }
-    static let lastDecoded = FieldKind.connectionTerminationDetails
-
-    /// The three failure-detail fields, which are interned through `LineTokenizer.details(_:)`.
-    @inline(__always)
-    public var isFailureDetail: Bool {
-        rawValue >= FieldKind.responseCodeDetails.rawValue && rawValue <= FieldKind.connectionTerminationDetails.rawValue
-    }
+    static var lastDecoded: FieldKind { .connectionTerminationDetails }
 
     /// Header values that a client writes freely: where surplus quotes on a line belong.
     var isFreeText: Bool { self == .userAgent || self == .forwardedFor }
