@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "AccessLogFormat", targets: ["AccessLogFormat"]),
         .library(name: "LogSources", targets: ["LogSources"]),
         .library(name: "RecordCounting", targets: ["RecordCounting"]),
+        .library(name: "FailureCauses", targets: ["FailureCauses"]),
         // For the fuzz targets (Tests/Fuzz): the rules parser.
         .library(name: "AlertRules", targets: ["AlertRules"]),
     ],
@@ -58,6 +59,8 @@ let package = Package(
         .target(name: "FlagAggregation"),
         .target(name: "AlertRules", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", .product(name: "Yams", package: "Yams")]),
         .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "RecordCounting", "FlagAggregation", "AlertRules"]),
+        // The probable cause of each failed record, and the commands to check it: standard library only.
+        .target(name: "FailureCauses", dependencies: ["AccessLogFormat"]),
         .target(name: "LogFollow", dependencies: ["LogSources"]),
         .target(name: "LiveTail", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "LogFollow"]),
         .target(name: "FlagMetrics", dependencies: [
@@ -84,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "flagwatch",
             dependencies: [
-                "RecordCounting", "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery",
+                "RecordCounting", "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery", "FailureCauses",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -93,6 +96,7 @@ let package = Package(
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
         .testTarget(name: "RecordCountingTests", dependencies: ["RecordCounting", "AccessLogFormat"]),
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
+        .testTarget(name: "FailureCausesTests", dependencies: ["FailureCauses", "AccessLogFormat"], exclude: ["Fixtures"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "FlagAggregation"]),
         .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports", "RecordCounting", "FlagAggregation", "AlertRules"]),
         .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
@@ -101,6 +105,6 @@ let package = Package(
         // Real HTTP servers, TLS and Alertmanager on 127.0.0.1.
         .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules"], exclude: ["Support"]),
         // Runs the built `flagwatch` binary as a user would.
-        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
+        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures", "Support"]),
     ]
 )

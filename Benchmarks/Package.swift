@@ -30,6 +30,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "AccessLogFormat", package: mainIdentity),
                 .product(name: "RecordCounting", package: mainIdentity),
+                .product(name: "FailureCauses", package: mainIdentity),
             ],
             path: "Benchmarks/TokenizerBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

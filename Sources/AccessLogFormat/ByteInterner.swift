@@ -22,6 +22,7 @@ public final class ByteInterner {
         var spanCapacity: Int
         var limit = Int(UInt32.max - 2)
         var maxKeyLength = Int.max
+        var overflowCount = 0
     }
 
     private let storage = UnsafeMutablePointer<Storage>.allocate(capacity: 1)
@@ -35,6 +36,8 @@ public final class ByteInterner {
     }
     /// What `intern` returns for a new key once `limit` keys are held.
     public static let overflow = UInt32.max - 1
+    /// Times `intern` returned `overflow`.
+    public var overflowCount: Int { storage.pointee.overflowCount }
     /// Longest key kept whole, in bytes. A longer one is cut at a character boundary before
     /// it and marked with "…" (keys that agree up to the cut are one key), so that what the
     /// keys cost stays bounded by `limit` times this, whatever names a log holds.
@@ -88,7 +91,11 @@ public final class ByteInterner {
         while true {
             let slot = slots[index]
             if slot.id == .max {
-                return storage.pointee.count < storage.pointee.limit ? insert(key, hash: hash, at: index) : ByteInterner.overflow
+                guard storage.pointee.count < storage.pointee.limit else {
+                    storage.pointee.overflowCount &+= 1
+                    return ByteInterner.overflow
+                }
+                return insert(key, hash: hash, at: index)
             }
             if slot.hash == hash, Int(slot.length) == key.count, matches(key, offset: Int(slot.offset)) { return slot.id }
             index = (index &+ 1) & mask

@@ -2,12 +2,16 @@
 public enum FieldKind: UInt8, Sendable, CaseIterable {
     case startTime, responseCode, responseFlags, bytesReceived, bytesSent, duration, upstreamServiceTime
     case upstreamCluster, authority, upstreamHost, route
+    /// Why Envoy answered as it did, why the upstream connection failed, why Envoy closed the
+    /// downstream connection: the evidence a failure's cause is read from.
+    case responseCodeDetails, upstreamTransportFailureReason, connectionTerminationDetails
     case method, path, `protocol`, userAgent, forwardedFor, requestID, other
 
     /// Whether the record holds a value of this field (the others are byte ranges only).
     /// Kinds are ordered so that this is one comparison on the hot path.
     @inline(__always)
-    var isDecoded: Bool { rawValue <= FieldKind.route.rawValue }
+    var isDecoded: Bool { rawValue <= FieldKind.lastDecoded.rawValue }
+    static var lastDecoded: FieldKind { .connectionTerminationDetails }
 
     /// Header values that a client writes freely: where surplus quotes on a line belong.
     var isFreeText: Bool { self == .userAgent || self == .forwardedFor }
@@ -52,6 +56,9 @@ public struct FormatOperator: Equatable, Sendable {
         case "UPSTREAM_CLUSTER", "UPSTREAM_CLUSTER_RAW": return .upstreamCluster
         case "UPSTREAM_HOST", "UPSTREAM_REMOTE_ADDRESS": return .upstreamHost
         case "ROUTE_NAME": return .route
+        case "RESPONSE_CODE_DETAILS": return .responseCodeDetails
+        case "UPSTREAM_TRANSPORT_FAILURE_REASON": return .upstreamTransportFailureReason
+        case "CONNECTION_TERMINATION_DETAILS": return .connectionTerminationDetails
         case "PROTOCOL": return .protocol
         case "REQ", "REQUEST_HEADER":
             switch argument?.uppercased() {

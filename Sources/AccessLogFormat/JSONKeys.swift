@@ -19,6 +19,9 @@ public struct JSONKeys: Sendable {
         .authority: ["authority", ":authority"],
         .upstreamHost: ["upstream_host", "upstream_remote_address", "upstreamHost"],
         .route: ["route_name", "routeName"],
+        .responseCodeDetails: ["response_code_details", "responseCodeDetails"],
+        .upstreamTransportFailureReason: ["upstream_transport_failure_reason", "upstreamTransportFailureReason"],
+        .connectionTerminationDetails: ["connection_termination_details", "connectionTerminationDetails"],
         .method: ["method", ":method", "httpMethod"],
         .path: ["path", ":path", "x-envoy-origin-path", "x-envoy-original-path"],
         .protocol: ["protocol"],
@@ -32,6 +35,8 @@ public struct JSONKeys: Sendable {
         "time": .startTime, "code": .responseCode, "flags": .responseFlags, "bytes-received": .bytesReceived,
         "bytes-sent": .bytesSent, "duration": .duration, "upstream-service-time": .upstreamServiceTime,
         "cluster": .upstreamCluster, "authority": .authority, "upstream-host": .upstreamHost, "route": .route,
+        "response-code-details": .responseCodeDetails, "upstream-transport-failure-reason": .upstreamTransportFailureReason,
+        "connection-termination-details": .connectionTerminationDetails,
         "method": .method, "path": .path, "protocol": .protocol, "user-agent": .userAgent,
         "forwarded-for": .forwardedFor, "request-id": .requestID,
     ]

@@ -226,7 +226,7 @@ public final class LinePlan: @unchecked Sendable {
     }
 
     private static func decodeOrder(kinds: [FieldKind], splitTimes: Set<Int>) -> (UnsafeMutableBufferPointer<Int32>, [Int]) {
-        var first = Array(repeating: Int32(-1), count: Int(FieldKind.route.rawValue) + 1)
+        var first = Array(repeating: Int32(-1), count: Int(FieldKind.lastDecoded.rawValue) + 1)
         var further: [Int] = []
         for (slot, kind) in kinds.enumerated() where kind.isDecoded && !splitTimes.contains(slot) {
             if first[Int(kind.rawValue)] < 0 { first[Int(kind.rawValue)] = Int32(slot) } else { further.append(slot) }

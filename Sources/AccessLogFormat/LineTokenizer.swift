@@ -42,6 +42,13 @@ public struct AccessRecord: Equatable, Sendable {
     public var authority: UInt32 = noKey
     public var upstreamHost: UInt32 = noKey
     public var route: UInt32 = noKey
+    /// Failure details, as ids in `LineTokenizer.failureDetails` (normalised; `noKey` when
+    /// the format lacks the field or it printed `-`; `ByteInterner.overflow` past the cap).
+    public var responseCodeDetails: UInt32 = noKey
+    public var upstreamTransportFailureReason: UInt32 = noKey
+    public var connectionTerminationDetails: UInt32 = noKey
+    /// The line names the upstream host Envoy picked (its upstream host field is not `-`).
+    public var upstreamHostChosen = false
 
     public init() {}
 
@@ -101,6 +108,17 @@ public final class LineTokenizer {
     public let authorities = ByteInterner()
     public let upstreamHosts = ByteInterner()
     public let routes = ByteInterner()
+    /// The three failure-detail fields' values, normalised (`FailureDetailNormalizer`). At most
+    /// `failureDetailLimit` distinct values are kept; a line with a value beyond them gets
+    /// `ByteInterner.overflow` ("other"), counted by `failureDetails.overflowCount`.
+    public let failureDetails: ByteInterner = {
+        let interner = ByteInterner(capacity: 64)
+        interner.limit = LineTokenizer.failureDetailLimit
+        return interner
+    }()
+    public static let failureDetailLimit = 512
+    /// Where a failure detail is normalised before it is interned.
+    private let detailScratch = UnsafeMutablePointer<UInt8>.allocate(capacity: FailureDetailNormalizer.capacity)
     /// Which of the key fields get interned ids.
     public var internedKeys: Set<FieldKind> {
         didSet { state.pointee.internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
@@ -134,6 +152,16 @@ public final class LineTokenizer {
         separators.deallocate()
         unknownFlags.deallocate()
         unwrapped.deallocate()
+        detailScratch.deallocate()
+    }
+
+    /// The text of a failure-detail id: nil for `noKey`, `other` for the values past the cap.
+    public func failureDetail(_ id: UInt32) -> String? {
+        switch id {
+        case AccessRecord.noKey: return nil
+        case ByteInterner.overflow: return "other"
+        default: return failureDetails.string(for: id)
+        }
     }
 
     /// The interner holding ids of `kind`, one of the four key fields.
@@ -325,6 +353,9 @@ public final class LineTokenizer {
         _ = decodeFirst(.authority)
         _ = decodeFirst(.upstreamHost)
         _ = decodeFirst(.route)
+        _ = decodeFirst(.responseCodeDetails)
+        _ = decodeFirst(.upstreamTransportFailureReason)
+        _ = decodeFirst(.connectionTerminationDetails)
         for slot in plan.furtherDecodeSlots {
             let range = ranges[slot]
             if let failure = decode(plan.fieldKindBuffer[slot], slot: slot, base, start: Int(range.start), end: Int(range.end),
@@ -488,7 +519,19 @@ public final class LineTokenizer {
             else { return .badStartTime }
             record.startMicros = micros
         case .upstreamCluster, .authority, .upstreamHost, .route:
+            if kind == .upstreamHost {
+                record.upstreamHostChosen = end > start && !(end &- start == 1 && base.load(fromByteOffset: start, as: UInt8.self) == 45)
+            }
             if internMask & (1 << kind.rawValue) != 0 { internKey(kind, slot: slot, base, start: start, end: end, into: &record) }
+        case .responseCodeDetails, .upstreamTransportFailureReason, .connectionTerminationDetails:
+            // `-` and an empty value (omit_empty_values) are no detail.
+            guard end > start, !(end &- start == 1 && base.load(fromByteOffset: start, as: UInt8.self) == 45) else { return nil }
+            let id = internDetail(base, start: start, end: end)
+            switch kind {
+            case .responseCodeDetails: record.responseCodeDetails = id
+            case .upstreamTransportFailureReason: record.upstreamTransportFailureReason = id
+            default: record.connectionTerminationDetails = id
+            }
         default:
             break
         }
@@ -516,6 +559,17 @@ public final class LineTokenizer {
         case .upstreamHost: record.upstreamHost = upstreamHosts.intern(key)
         default: record.route = routes.intern(key)
         }
+    }
+
+    /// The id of a failure detail, normalised first when it holds what varies per request.
+    @inline(__always)
+    private func internDetail(_ base: UnsafeRawPointer, start: Int, end: Int) -> UInt32 {
+        guard FailureDetailNormalizer.needsRewriting(base, start, end) else {
+            return failureDetails.intern(UnsafeRawBufferPointer(start: base + start, count: end &- start))
+        }
+        // Safe: the scratch buffer has the normaliser's `capacity`, and [start, end) is inside the line.
+        let count = FailureDetailNormalizer.normalize(base, start, end, into: detailScratch)
+        return failureDetails.intern(UnsafeRawBufferPointer(start: detailScratch, count: count))
     }
 
     /// A comma-separated set of flag codes (`-` is handled by the caller).

@@ -1,5 +1,6 @@
 import AccessLogFormat
 import RecordCounting
+import FailureCauses
 
 /// The counting part of one `flagwatch scan` worker, over a corpus held in memory: split lines
 /// with `LineSplitter` and hand each to the counting core (`RecordCounter`: automatic format,
@@ -15,18 +16,22 @@ final class Pipeline: @unchecked Sendable {
     let corpus: Corpus
     let counter: RecordCounter
     var input: InputTally
+    /// Set when every record's cause is computed too, as scan will with causes per cluster.
+    let classifier: FailureClassifier?
+    private(set) var causeCounts = [Int](repeating: 0, count: FailureCause.allCases.count)
     private var cursor = 0
 
     var lines = 0
     var records: Int { input.summary.records }
     var malformed: Int { input.summary.malformed }
 
-    init(corpus: Corpus) {
+    init(corpus: Corpus, classifying: Bool = false) {
         self.corpus = corpus
         var configuration = ReadingConfiguration()
         configuration.maxLineLength = Pipeline.maxLineLength
         counter = RecordCounter(configuration: configuration)
         input = counter.makeInput(path: corpus.name)
+        classifier = classifying ? FailureClassifier(tokenizer: counter.tokenizer) : nil
         let base = corpus.bytes.baseAddress!
         // As the scanner does: choose the format from the first chunk's whole lines.
         let head = min(corpus.bytes.count, 256 << 10)
@@ -88,7 +93,11 @@ final class Pipeline: @unchecked Sendable {
     @inline(__always)
     private func handle(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) {
         lines &+= 1
-        _ = counter.count(UnsafeRawBufferPointer(start: base + start, count: end &- start), &input)
+        guard counter.count(UnsafeRawBufferPointer(start: base + start, count: end &- start), &input) != nil, let classifier else { return }
+        let record = counter.tokenizer.record
+        guard !record.flags.isEmpty || record.unknownFlagCount > 0 else { return }
+        let cluster = counter.tokenizer.value(of: .upstreamCluster).map(ClusterKind.init(name:)) ?? .none
+        if let cause = classifier.classify(record, cluster: cluster) { causeCounts[Int(cause.rawValue)] &+= 1 }
     }
 
     /// One full pass from a fresh state, checked against the generator's ground truth. It also

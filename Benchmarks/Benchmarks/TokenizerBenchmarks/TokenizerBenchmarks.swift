@@ -47,26 +47,31 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     for corpusName in ["istio", "envoy"] {
-        let parse = Holder()
-        Benchmark(
-            "Tokenize+count \(corpusName) (auto format)",
-            configuration: configuration,
-            closure: { benchmark in
-                let pipeline = parse.pipeline!
-                let count = benchmark.scaledIterations.count
-                let start = monotonicNanos()
-                let bytes = pipeline.run(lines: count)
-                let nanos = monotonicNanos() - start
-                benchmark.stopMeasurement()
-                report(benchmark, bytes: bytes, lines: count, nanos: nanos)
-            },
-            setup: {
-                let pipeline = Pipeline(corpus: Corpus.named(corpusName))
-                FileHandle.standardError.write(Data((pipeline.warmUpAndVerify() + "\n").utf8))
-                parse.pipeline = pipeline
-            },
-            teardown: { parse.pipeline = nil }
-        )
+        // Tokenize and count, then the same with every failed record's cause computed too.
+        for (name, classifying) in [("Tokenize+count \(corpusName) (auto format)", false),
+                                    ("Tokenize+count+classify \(corpusName) (auto format, causes)", true)]
+        {
+            let parse = Holder()
+            Benchmark(
+                name,
+                configuration: configuration,
+                closure: { benchmark in
+                    let pipeline = parse.pipeline!
+                    let count = benchmark.scaledIterations.count
+                    let start = monotonicNanos()
+                    let bytes = pipeline.run(lines: count)
+                    let nanos = monotonicNanos() - start
+                    benchmark.stopMeasurement()
+                    report(benchmark, bytes: bytes, lines: count, nanos: nanos)
+                },
+                setup: {
+                    let pipeline = Pipeline(corpus: Corpus.named(corpusName), classifying: classifying)
+                    FileHandle.standardError.write(Data((pipeline.warmUpAndVerify() + "\n").utf8))
+                    parse.pipeline = pipeline
+                },
+                teardown: { parse.pipeline = nil }
+            )
+        }
 
         let split = Holder()
         Benchmark(
