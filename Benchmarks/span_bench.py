@@ -124,8 +124,7 @@ def main():
         out.append(f'old    month {old_month[0]:6.2f} s {old_month[1]:6.1f} MiB (the engine before: per-second pages for the whole span)')
     text = '\n'.join(out) + '\n'
     print(text, end='')
-    folder = os.path.join(HERE, 'results', f'{datetime.date.today():%Y-%m-%d}-{platform.node()}')
-    os.makedirs(folder, exist_ok=True)
+    folder = subprocess.run(['bash', os.path.join(HERE, 'results-dir.sh')], capture_output=True, text=True, check=True).stdout.strip()
     with open(os.path.join(folder, 'span.txt'), 'w') as saved:
         saved.write(text)
     sys.exit(0 if same and month_rss <= 128 and keys_rss <= 256 else 1)
