@@ -53,22 +53,23 @@ let package = Package(
         // the build needs no ISA-L package, and zlib reads archives when it is missing.
         .target(name: "CIsal", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(name: "LogSources", dependencies: ["CZlib", "CIsal"]),
-        // The counting core every driver shares: line → record → key → counters.
-        .target(name: "RecordCounting", dependencies: ["AccessLogFormat"]),
+        // The counting core every driver shares: line → record → key → counters (and each
+        // flagged record's cause, so the classifier sits below it).
+        .target(name: "RecordCounting", dependencies: ["AccessLogFormat", "FailureCauses"]),
         // Windows over time: live rings for tail, sorted bucket runs and timelines for scan.
         .target(name: "FlagAggregation"),
-        .target(name: "AlertRules", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", .product(name: "Yams", package: "Yams")]),
-        .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "RecordCounting", "FlagAggregation", "AlertRules"]),
+        .target(name: "AlertRules", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "FailureCauses", .product(name: "Yams", package: "Yams")]),
+        .target(name: "LogScan", dependencies: ["AccessLogFormat", "LogSources", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses"]),
         // The probable cause of each failed record, and the commands to check it: standard library only.
         .target(name: "FailureCauses", dependencies: ["AccessLogFormat"]),
         .target(name: "LogFollow", dependencies: ["LogSources"]),
-        .target(name: "LiveTail", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "LogFollow"]),
+        .target(name: "LiveTail", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses", "LogFollow"]),
         .target(name: "FlagMetrics", dependencies: [
             "RecordCounting",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .target(name: "ScanReports", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "LogScan"]),
+        .target(name: "ScanReports", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses", "LogScan"]),
         // Sends alert events to webhooks, Slack and Alertmanager: queues, retries, spool.
         .target(
             name: "AlertDelivery",
@@ -94,11 +95,11 @@ let package = Package(
         ),
         .testTarget(name: "AccessLogFormatTests", dependencies: ["AccessLogFormat"]),
         .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
-        .testTarget(name: "RecordCountingTests", dependencies: ["RecordCounting", "AccessLogFormat"]),
+        .testTarget(name: "RecordCountingTests", dependencies: ["RecordCounting", "AccessLogFormat", "FailureCauses"]),
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
         .testTarget(name: "FailureCausesTests", dependencies: ["FailureCauses", "AccessLogFormat"], exclude: ["Fixtures"]),
-        .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "FlagAggregation"]),
-        .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports", "RecordCounting", "FlagAggregation", "AlertRules"]),
+        .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "FlagAggregation", "FailureCauses"]),
+        .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses"]),
         .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
         .testTarget(name: "LiveTailTests", dependencies: ["LiveTail", "LogScan", "RecordCounting", "AlertRules", "LogFollow", "AccessLogFormat"]),
         .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics", "RecordCounting"]),

@@ -138,6 +138,8 @@ struct SlackMessage: Encodable {
         if let summary = n.annotations["summary"] ?? n.annotations["description"] { lines.append(escape(summary)) }
         lines.append("\(n.count) \(n.flags.joined(separator: "/")) of \(n.requests) requests (\(Percent.string(n.ratio))) in \(n.window)s · severity \(escape(n.labels["severity"] ?? "?"))")
         lines.append("since \(RFC3339.string(micros: n.startsAt))" + (n.status == .resolved ? ", resolved \(RFC3339.string(micros: n.endsAt ?? n.startsAt))" : ""))
+        if let cause = n.labels["cause"] { lines.append("probable cause *\(escape(cause))*") }
+        if let runbook = n.annotations["runbook"], !runbook.isEmpty, n.status == .firing { lines.append("next:\n```\n\(escape(runbook))\n```") }
         return String(lines.joined(separator: "\n").prefix(2900))
     }
 

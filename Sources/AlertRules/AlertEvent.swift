@@ -1,3 +1,4 @@
+import FailureCauses
 import Foundation
 import RecordCounting
 
@@ -18,6 +19,8 @@ public struct AlertEvent: Sendable, Equatable {
     public var endsAt: Int64?
     public var labels: [String: String]
     public var annotations: [String: String]
+    /// The probable cause (`FailureCause.name`), also the `cause` label; nil until attributed.
+    public var cause: String?
 
     /// A stable identity of the alert: the same rule on the same key has the same
     /// fingerprint on every machine and after a restart (a hash of the sorted label set).
@@ -44,6 +47,16 @@ public struct AlertEvent: Sendable, Equatable {
         annotations = rule.annotations.mapValues { AlertEvent.expand($0, values) }
     }
 
+    /// Names the alert's cause: the `cause` label (a fixed set of names, safe to route and group
+    /// on), `{{cause}}` in the annotations, and a `runbook` annotation with the commands to run
+    /// next for this cluster (one a line).
+    public mutating func attribute(_ cause: FailureCause) {
+        self.cause = cause.name
+        labels["cause"] = cause.name
+        annotations = annotations.mapValues { AlertEvent.expand($0, ["cause": cause.name]) }
+        annotations["runbook"] = Runbook.commands(for: cause, cluster: cluster).joined(separator: "\n")
+    }
+
     /// Replaces `{{name}}` placeholders; unknown ones are left as written.
     static func expand(_ template: String, _ values: [String: String]) -> String {
         var out = template
@@ -67,7 +80,7 @@ public struct AlertEvent: Sendable, Equatable {
 
 extension AlertEvent: Encodable {
     enum CodingKeys: String, CodingKey {
-        case status, rule, cluster, flags, count, requests, ratio, window, startsAt, endsAt, fingerprint, labels, annotations
+        case status, rule, cluster, flags, cause, count, requests, ratio, window, startsAt, endsAt, fingerprint, labels, annotations
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -76,6 +89,7 @@ extension AlertEvent: Encodable {
         try container.encode(rule, forKey: .rule)
         try container.encode(cluster, forKey: .cluster)
         try container.encode(flags, forKey: .flags)
+        try container.encodeIfPresent(cause, forKey: .cause)
         try container.encode(count, forKey: .count)
         try container.encode(requests, forKey: .requests)
         try container.encode(ratio, forKey: .ratio)

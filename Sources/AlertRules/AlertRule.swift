@@ -34,19 +34,18 @@ public struct AlertRule: Sendable, Equatable {
         self.flags = flags
     }
 
-    /// One rule each for UF, URX and UH: 60 s window, at least 10 flagged and 5 %.
+    /// One rule over UF, URX and UH: 60 s window, at least 10 flagged and 5 %. One rule, not
+    /// one per flag: a dead backend writes `URX,UF` (and `UH` once ejected), which must page
+    /// once, not once per flag. The alert carries the cause as a label, so one failure is one
+    /// alert per cluster and cause, and receivers route and group on `cause`.
     /// `BlackHoleCluster` is left out: Istio routes blocked egress there, so its requests
     /// fail by design and would fire forever.
-    public static let defaults: [AlertRule] = [
-        (ResponseFlag.UF, "upstream connection failures (UF) on {{cluster}}: {{count}} in the window, {{ratio}} of requests"),
-        (.URX, "retry or connect attempts exhausted (URX) on {{cluster}}: {{count}} in the window, {{ratio}} of requests"),
-        (.UH, "no healthy upstream (UH) on {{cluster}}: {{count}} in the window, {{ratio}} of requests"),
-    ].map { flag, summary in
-        var rule = AlertRule(name: flag.longName, flags: ResponseFlags(flag))
-        rule.annotations = ["summary": summary]
+    public static let defaults: [AlertRule] = {
+        var rule = AlertRule(name: "UpstreamFailure", flags: [.init(.UF), .init(.URX), .init(.UH)])
+        rule.annotations = ["summary": "upstream failures ({{flag}}) on {{cluster}}, probable cause {{cause}}: {{count}} in the window, {{ratio}} of requests"]
         rule.exclude = ["BlackHoleCluster"]
-        return rule
-    }
+        return [rule]
+    }()
 
     /// Whether the rule watches key `key`.
     public func applies(to key: String) -> Bool {

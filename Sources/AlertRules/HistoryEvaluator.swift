@@ -14,6 +14,8 @@ public struct Spike: Sendable, Equatable {
     /// Flagged records and requests from the start of the first breaching window to `end`.
     public var count: Int
     public var requests: Int
+    /// Of `count`, the records per cause name (see `SpikeCauses` in LogScan).
+    public var causes: [String: Int] = [:]
 }
 
 /// Replays rules over history as its buckets come, in time order, keeping per key only the

@@ -1,3 +1,4 @@
+import FailureCauses
 import FlagAggregation
 import RecordCounting
 
@@ -28,15 +29,29 @@ public struct LiveEvaluator {
             let windowEnds = secondEnded && (second + 1) % Int64(rule.window) == 0
             switch keyTracks[index].step(rule, now: now, count: count, requests: requests, windowEnds: windowEnds) {
             case .firing(let startsAt):
-                events.append(AlertEvent(status: .firing, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: nil))
+                let cause = LiveEvaluator.dominantCause(windows, key: id, rule: rule, endingAt: second)
+                keyTracks[index].cause = cause.name
+                var event = AlertEvent(status: .firing, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: nil)
+                event.attribute(cause)
+                events.append(event)
             case .resolved(let startsAt, let endsAt):
-                events.append(AlertEvent(status: .resolved, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: endsAt))
+                var event = AlertEvent(status: .resolved, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: endsAt)
+                event.attribute(keyTracks[index].firingCause)
+                keyTracks[index].cause = nil
+                events.append(event)
             case nil:
                 break
             }
         }
         tracks[id] = keyTracks.allSatisfy(\.isInactive) && keyTracks.allSatisfy({ $0.baseline == nil }) ? nil : keyTracks
         return events
+    }
+
+    /// The cause most of the rule's flagged records in its window have: the alert's cause.
+    static func dominantCause(_ windows: LiveWindows, key id: UInt32, rule: AlertRule, endingAt second: Int64) -> FailureCause {
+        let counts = windows.tagCounts(key: id, mask: rule.flags.rawValue, window: rule.window, endingAt: second)
+        return FailureCause.dominant(in: counts.compactMap { tag, count in FailureCause(rawValue: tag).map { (cause: $0, count: count) } })?.cause
+            ?? .unknown
     }
 
     /// Keys whose alerts are pending or firing, or whose baselines are learning.
@@ -63,7 +78,9 @@ public struct LiveEvaluator {
                 guard case .firing(let since, _) = track.phase else { return nil }
                 let count = track.peakCount
                 let requests = track.peakRatio > 0 ? Int((Double(count) / track.peakRatio).rounded()) : 0
-                return AlertEvent(status: .firing, rule: rule, cluster: name(key), count: count, requests: requests, startsAt: since, endsAt: nil)
+                var event = AlertEvent(status: .firing, rule: rule, cluster: name(key), count: count, requests: requests, startsAt: since, endsAt: nil)
+                event.attribute(track.firingCause)
+                return event
             }
         }
     }

@@ -1,3 +1,5 @@
+import FailureCauses
+
 /// The state machine of one rule on one key: inactive → pending → firing → resolved.
 ///
 /// It is stepped once per bucket with the window's sums, in time order, by `scan` replaying
@@ -21,6 +23,9 @@ public struct RuleTrack: Sendable, Codable {
     /// Largest window count and ratio since the condition began to hold.
     public private(set) var peakCount = 0
     public private(set) var peakRatio = 0.0
+    /// The cause label (`FailureCause.name`) of the alert firing under this track, kept from
+    /// firing to resolution so that both events carry the same labels; set by the evaluator.
+    public var cause: String?
 
     static let baselineWeight = 0.3
 
@@ -89,4 +94,9 @@ public struct RuleTrack: Sendable, Codable {
         for _ in 0..<min(exponent, 4096) { result *= base }
         return result
     }
+}
+
+extension RuleTrack {
+    /// The cause of the alert firing under this track; `unknown` for a track saved before causes.
+    var firingCause: FailureCause { cause.flatMap(FailureCause.init(name:)) ?? .unknown }
 }

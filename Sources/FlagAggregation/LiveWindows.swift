@@ -4,14 +4,20 @@
 /// `UF,URX`…), not per rule: any rule, including one loaded later by a reload, can sum "records
 /// carrying any of these flags" over its window. A key sees few distinct sets, so a second is a
 /// few counters; a ring of `horizon` seconds per key bounds memory whatever the log's length.
+/// A set is also told apart by a tag (the records' cause), so that the window's dominant tag
+/// can be read when an alert fires; a cluster sees few causes, so sets stay few.
 public final class LiveWindows {
     /// Seconds kept per key; the longest rule window must fit.
     public let horizon: Int
 
     struct FlagSetRing {
         var flags: UInt32
+        var tag: UInt8
         var counts: [UInt32]
     }
+
+    /// The tag of records whose tag is not known (restored from a checkpoint without tags).
+    public static let untagged = UInt8.max
 
     struct KeyRing {
         /// The second each slot holds; a slot whose stamp is not the second asked for is empty.
@@ -37,9 +43,9 @@ public final class LiveWindows {
     @inline(__always)
     private func slot(_ second: Int64) -> Int { Int(second >= 0 ? second % Int64(horizon) : (second % Int64(horizon) + Int64(horizon)) % Int64(horizon)) }
 
-    /// Counts one record of second `second` with `flags` under key `id`. The caller keeps
-    /// `second` within the horizon of the newest second (older records are late).
-    public func add(key id: UInt32, second: Int64, flags: UInt32, count: UInt32 = 1) {
+    /// Counts one record of second `second` with `flags` and `tag` under key `id`. The caller
+    /// keeps `second` within the horizon of the newest second (older records are late).
+    public func add(key id: UInt32, second: Int64, flags: UInt32, tag: UInt8 = LiveWindows.untagged, count: UInt32 = 1) {
         let index = Int(id)
         if index >= rings.count { rings.append(contentsOf: repeatElement(nil, count: index + 1 - rings.count)) }
         if rings[index] == nil { rings[index] = KeyRing(horizon: horizon) }
@@ -48,12 +54,12 @@ public final class LiveWindows {
             ring.requests[slot] &+= count
             ring.latest = max(ring.latest, second)
             guard flags != 0 else { return }
-            if let set = ring.sets.firstIndex(where: { $0.flags == flags }) {
+            if let set = ring.sets.firstIndex(where: { $0.flags == flags && $0.tag == tag }) {
                 ring.sets[set].counts[slot] &+= count
             } else {
                 var counts = Array(repeating: UInt32(0), count: horizon)
                 counts[slot] = count
-                ring.sets.append(FlagSetRing(flags: flags, counts: counts))
+                ring.sets.append(FlagSetRing(flags: flags, tag: tag, counts: counts))
             }
         }
     }
@@ -73,6 +79,24 @@ public final class LiveWindows {
             second += 1
         }
         return (count, requests)
+    }
+
+    /// Records carrying any flag of `mask` per tag (untagged ones left out), of key `id` in the
+    /// `window` seconds ending with second `last`.
+    public func tagCounts(key id: UInt32, mask: UInt32, window: Int, endingAt last: Int64) -> [UInt8: Int] {
+        guard Int(id) < rings.count, let ring = rings[Int(id)] else { return [:] }
+        var counts: [UInt8: Int] = [:]
+        var second = last - Int64(min(window, horizon)) + 1
+        while second <= last {
+            let slot = self.slot(second)
+            if ring.seconds[slot] == second {
+                for set in ring.sets where set.flags & mask != 0 && set.tag != LiveWindows.untagged && set.counts[slot] > 0 {
+                    counts[set.tag, default: 0] += Int(set.counts[slot])
+                }
+            }
+            second += 1
+        }
+        return counts
     }
 
     /// Keys with a record in the `horizon` seconds ending with `last`.
@@ -97,8 +121,16 @@ public final class LiveWindows {
     public struct Bucket: Codable, Equatable, Sendable {
         public var second: Int64
         public var requests: UInt32
-        /// Flag set (raw bits) → records.
+        /// Flag set (raw bits) → records, over every tag.
         public var flagSets: [UInt32: UInt32]
+        /// The same records by flag set and tag; nil in checkpoints written before tags.
+        public var tagged: [Tagged]?
+    }
+
+    public struct Tagged: Codable, Equatable, Sendable {
+        public var flags: UInt32
+        public var tag: UInt8
+        public var count: UInt32
     }
 
     /// The buckets of key `id` within the horizon ending with `last`, oldest first.
@@ -109,8 +141,12 @@ public final class LiveWindows {
             let slot = self.slot(second)
             guard ring.seconds[slot] == second else { return nil }
             var flagSets: [UInt32: UInt32] = [:]
-            for set in ring.sets where set.counts[slot] > 0 { flagSets[set.flags] = set.counts[slot] }
-            return Bucket(second: second, requests: ring.requests[slot], flagSets: flagSets)
+            var tagged: [Tagged] = []
+            for set in ring.sets where set.counts[slot] > 0 {
+                flagSets[set.flags, default: 0] += set.counts[slot]
+                tagged.append(Tagged(flags: set.flags, tag: set.tag, count: set.counts[slot]))
+            }
+            return Bucket(second: second, requests: ring.requests[slot], flagSets: flagSets, tagged: tagged)
         }
     }
 
@@ -119,8 +155,11 @@ public final class LiveWindows {
         for bucket in buckets {
             let withFlags = bucket.flagSets.values.reduce(0, +)
             // Records without flags first, then one add per flag set: the sums come back exact.
-            if bucket.requests > withFlags { add(key: id, second: bucket.second, flags: 0, count: bucket.requests - withFlags) }
-            for (flags, count) in bucket.flagSets { add(key: id, second: bucket.second, flags: flags, count: count) }
+            if bucket.requests > withFlags {
+                add(key: id, second: bucket.second, flags: 0, tag: LiveWindows.untagged, count: bucket.requests - withFlags)
+            }
+            let tagged = bucket.tagged ?? bucket.flagSets.map { Tagged(flags: $0.key, tag: LiveWindows.untagged, count: $0.value) }
+            for set in tagged { add(key: id, second: bucket.second, flags: set.flags, tag: set.tag, count: set.count) }
         }
     }
 }

@@ -25,7 +25,7 @@ public enum PrometheusText {
 
     public static func render(_ snapshot: LiveSnapshot, extra: [ExtraSeries] = [], version: String) -> [UInt8] {
         var out: [UInt8] = []
-        let perKeySeries = snapshot.totals.keys.values.reduce(0) { $0 + 1 + max($1.flags.count, snapshot.watchedFlags.count) }
+        let perKeySeries = snapshot.totals.keys.values.reduce(0) { $0 + 1 + max($1.flags.count, snapshot.watchedFlags.count) + $1.causes.count }
         out.reserveCapacity(160 * (perKeySeries + snapshot.statistics.inputs.count + snapshot.alerts.count + 64))
         let counters = snapshot.statistics.counters
         // Series order within a family carries no meaning to Prometheus, so keys are not sorted:
@@ -63,6 +63,20 @@ public enum PrometheusText {
             }
             for (flag, count) in totals.flags { flagSeries(flag, count) }
             for flag in snapshot.watchedFlags where totals.flags[flag] == nil { flagSeries(flag, 0) }
+        }
+        family(&out, "flagwatch_failure_causes_total", "counter",
+               "Records with a response flag per probable cause (each such record once), per cluster.")
+        let causesName = Array("flagwatch_failure_causes_total".utf8), causeLabel = Array(",cause=\"".utf8)
+        for (index, (_, totals)) in keys.enumerated() {
+            // Only causes seen: 27 zero series per cluster would be most of a scrape.
+            for (cause, count) in totals.causes {
+                out += causesName
+                out += clusterLabels[index]
+                out += causeLabel
+                out += cause.utf8  // a fixed `FailureCause` name: nothing to escape
+                out += flagLabelEnd
+                appendInteger(count, to: &out)
+            }
         }
 
         family(&out, "flagwatch_lines_total", "counter", "Lines read, by outcome (late records are also parsed).")

@@ -27,13 +27,14 @@ struct LiveAlerting {
 
     var hasPendingEvents: Bool { !pending.isEmpty }
 
-    /// Counts a record of key `key` at `micros`; `wall` is when it was read.
-    mutating func add(key: UInt32, micros: Int64, flags: UInt32, wall: Double, naming name: (UInt32) -> String) {
+    /// Counts a record of key `key` at `micros` with its cause (`CountedRecord.cause`); `wall`
+    /// is when it was read.
+    mutating func add(key: UInt32, micros: Int64, flags: UInt32, cause: UInt8, wall: Double, naming name: (UInt32) -> String) {
         let second = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         if second > clockSecond { advanceClock(to: second, wall: wall, naming: name) }
         // Older than every window: counted, but no rule can see it any more.
         guard second > clockSecond - Int64(windows.horizon) else { return }
-        windows.add(key: key, second: second, flags: flags)
+        windows.add(key: key, second: second, flags: flags, tag: cause)
         if Int(key) >= isTouched.count { isTouched.append(contentsOf: repeatElement(false, count: Int(key) + 1 - isTouched.count)) }
         if !isTouched[Int(key)] {
             isTouched[Int(key)] = true

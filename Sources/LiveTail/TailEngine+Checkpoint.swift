@@ -31,6 +31,7 @@ extension TailEngine {
         earlier = state.counters
         // Rotations and truncations of this run are the follower's, added to these.
         earlierTotals = state.totals
+        runOrder = 1 + (state.totals.keys.values.lazy.flatMap(\.causeSamples.values).map(\.inputOrder).max() ?? -1)
         inputs = state.inputs
         guard let groupKey = counter.groupKey else { return }
         alerting.restore(clockSecond: state.clockSecond, windows: state.windows, tracks: state.tracks) { groupKey.interner.intern($0) }

@@ -33,6 +33,9 @@ public final class TailEngine: FollowerDelegate {
     /// Counts of earlier runs (from the state) and of this one.
     var earlier = LiveCounters()
     var earlierTotals = FlagTotals()
+    /// `InputTally.order` of this run's inputs: past every earlier run's, so that a cause's
+    /// sample stays the first line ever counted with it, not this run's first.
+    var runOrder = 0
     var thisRun = LiveCounters()
     /// Per input path, over every run.
     var inputs: [String: InputCounts] = [:]
@@ -163,7 +166,7 @@ public final class TailEngine: FollowerDelegate {
                 guard let record = counter.count(line, &context.input) else { return }
                 // A record without a start time is windowed at the time it was read.
                 let micros = record.micros == .min ? wallMicros : record.micros
-                alerting.add(key: record.key, micros: micros, flags: record.flags, wall: wall, naming: counter.keyName)
+                alerting.add(key: record.key, micros: micros, flags: record.flags, cause: record.cause, wall: wall, naming: counter.keyName)
             }
             if case .tooLong = taken { counter.countTooLong(UnsafeRawBufferPointer(start: nil, count: 0), &context.input) }
         }
@@ -199,7 +202,9 @@ public final class TailEngine: FollowerDelegate {
 
     private func context(for file: FollowedFile) -> FileContext {
         if let context = contexts[file.id] { return context }
-        let context = FileContext(input: counter.makeInput(path: file.path), maxLineLength: options.reading.maxLineLength)
+        var input = counter.makeInput(path: file.path)
+        input.order = runOrder
+        let context = FileContext(input: input, maxLineLength: options.reading.maxLineLength)
         contexts[file.id] = context
         return context
     }

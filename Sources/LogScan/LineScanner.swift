@@ -16,6 +16,8 @@ import Glibc
 final class LineScanner: @unchecked Sendable {
     let counter: RecordCounter
     let runs: BucketRuns
+    /// Flagged records per (key, cause, bucket): what names a spike's cause (`SpikeCauses`).
+    let causeRuns: CauseRuns
     private let maxLineLength: Int
     private let processingTime: Bool
     private let buffer: UnsafeMutableRawBufferPointer
@@ -25,6 +27,7 @@ final class LineScanner: @unchecked Sendable {
         counter = RecordCounter(configuration: options.reading)
         runs = BucketRuns(masks: options.rules.map(\.flags.rawValue), resolutionSeconds: options.resolutionSeconds,
                           memoryBudget: options.historyMemoryBudget)
+        causeRuns = CauseRuns(options: options)
         maxLineLength = options.reading.maxLineLength
         processingTime = options.reading.timeSource == .processing
         buffer = .allocate(byteCount: chunkSize + maxLineLength + 64, alignment: 64)
@@ -33,8 +36,9 @@ final class LineScanner: @unchecked Sendable {
     deinit { buffer.deallocate() }
 
     /// Scans `source` to its end. Errors end the unit; what was read before is counted.
-    func scan(_ source: ByteSource, path: String, progress: ScanProgress?) -> InputTally {
-        var unit = Unit(scanner: self, path: path)
+    /// `order`: the unit's index, for the order of cause samples.
+    func scan(_ source: ByteSource, path: String, order: Int, progress: ScanProgress?) -> InputTally {
+        var unit = Unit(scanner: self, path: path, order: order)
         let base = buffer.baseAddress!
         let capacity = chunkSize + maxLineLength
         var filled = 0
@@ -66,8 +70,8 @@ final class LineScanner: @unchecked Sendable {
     }
 
     /// Scans part of a plain file through `mmap` windows: no copy of the page cache.
-    func scan(_ region: MappedFileRegion, progress: ScanProgress?) -> InputTally {
-        var unit = Unit(scanner: self, path: region.path)
+    func scan(_ region: MappedFileRegion, order: Int, progress: ScanProgress?) -> InputTally {
+        var unit = Unit(scanner: self, path: region.path, order: order)
         // Twice the line limit, so that a window without a newline always holds a too-long line.
         let windowSize = max(chunkSize, 2 * maxLineLength)
         var position = region.range.lowerBound
@@ -104,10 +108,11 @@ final class LineScanner: @unchecked Sendable {
         var input: InputTally
         var skippingLongLine = false
 
-        init(scanner: LineScanner, path: String) {
+        init(scanner: LineScanner, path: String, order: Int) {
             self.scanner = scanner
             // Each unit has its own watermark: units do not depend on the thread count.
             input = scanner.counter.makeInput(path: path)
+            input.order = order
         }
 
         mutating func prepare(_ head: UnsafeRawBufferPointer, atEnd: Bool) {
@@ -134,6 +139,7 @@ final class LineScanner: @unchecked Sendable {
         mutating func handle(_ line: UnsafeRawBufferPointer) {
             guard let record = scanner.counter.count(line, &input), record.micros != .min else { return }
             scanner.runs.add(key: record.key, micros: record.micros, flags: record.flags)
+            if record.cause != CountedRecord.noCause { scanner.causeRuns.add(record) }
         }
 
         /// A line longer than the limit starts at `at` and its end is not in view: it is

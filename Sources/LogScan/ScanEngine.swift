@@ -83,9 +83,9 @@ public enum ScanEngine {
                     let tally: InputTally
                     if plain[unit.input], file.size > 0 {
                         let region = try MappedFileRegion(path: file.path, range: unit.range ?? 0..<file.size)
-                        tally = scanner.scan(region, progress: progress)
+                        tally = scanner.scan(region, order: index, progress: progress)
                     } else {
-                        tally = scanner.scan(try open(file), path: path, progress: progress)
+                        tally = scanner.scan(try open(file), path: path, order: index, progress: progress)
                     }
                     slots.store(tally.summary, lines: tally.physicalLines, at: index)
                 } catch {
@@ -104,6 +104,7 @@ public enum ScanEngine {
         let samplesByUnit = unitSamples.withLock { $0 }
         var inputs: [InputSummary] = files.map { InputSummary(path: $0.isStandardInput ? "<stdin>" : $0.path) }
         var linesBefore = 0
+        var unitLinesBefore: [Int] = []
         for (index, unit) in units.enumerated() {
             if index == 0 || units[index - 1].input != unit.input { linesBefore = 0 }
             inputs[unit.input].add(unitTallies[index]!)
@@ -111,7 +112,17 @@ public enum ScanEngine {
                 sample.line += linesBefore
                 result.malformedSamples.append(sample)
             }
+            unitLinesBefore.append(linesBefore)
             linesBefore += unitLines[index]
+        }
+        // Cause samples were numbered within their unit: number them within their input.
+        for key in result.totals.keys.keys {
+            for (cause, sample) in result.totals.keys[key]!.causeSamples {
+                var numbered = sample
+                numbered.lineNumber += unitLinesBefore[sample.inputOrder]
+                numbered.inputOrder = units[sample.inputOrder].input
+                result.totals.keys[key]!.causeSamples[cause] = numbered
+            }
         }
         result.malformedSamples = Array(result.malformedSamples.prefix(options.reading.malformedSampleLimit))
         result.inputs = inputs
@@ -178,6 +189,9 @@ public enum ScanEngine {
         evaluator.finish()
         result.spikes = evaluator.spikes
         result.alertEvents = evaluator.events
+        var causes = SpikeCauses(spikes: result.spikes, rules: options.rules, resolutionSeconds: options.resolutionSeconds, keyIDs: ids)
+        causes.count(zip(scanners, workers).map { scanner, worker in (scanner.causeRuns.takeRuns(), worker.keys) })
+        causes.attribute(&result.spikes, &result.alertEvents)
 
         // The charted keys' every lane, in a second pass over the same runs.
         var charted = Set<Int>()

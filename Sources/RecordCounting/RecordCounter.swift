@@ -1,4 +1,5 @@
 import AccessLogFormat
+import FailureCauses
 
 /// A record the counter took, as the windows need it.
 public struct CountedRecord: Sendable {
@@ -8,6 +9,10 @@ public struct CountedRecord: Sendable {
     /// `TimeSource.processing`; `Int64.min` for a record without a start time (event time).
     public var micros: Int64
     public var flags: UInt32
+    /// `FailureCause.rawValue` of a record with a response flag, else `noCause`.
+    public var cause: UInt8
+
+    public static let noCause = UInt8.max
 }
 
 /// One input's pass through the counter: its parser (formats are detected per input), its
@@ -17,6 +22,8 @@ public struct InputTally {
     public var summary: InputSummary
     /// Physical lines, blank ones included: where the input's next line is, for samples.
     public var physicalLines = 0
+    /// Where this input stands among the driver's inputs, for `CauseSample.inputOrder`.
+    public var order = 0
     var formatChosen: Bool
     /// The newest start time counted in this input.
     var latestStart = Int64.min
@@ -48,12 +55,15 @@ public struct InputTally {
 /// One counter per thread. It owns the tokenizer and the flag counter, checks the line's
 /// length, parses it with the input's parser, counts malformed lines by reason (keeping
 /// samples), applies `--since`/`--until`, interns the group key within `maxKeys`, counts the
-/// flags, tracks lateness against the input's watermark, and hands each counted record back
-/// to its driver, whose windows take it from there. Nothing is allocated per line.
+/// flags and, for a record with a flag, its cause (the classifier runs on flagged records
+/// only), tracks lateness against the input's watermark, and hands each counted record back
+/// to its driver, whose windows take it from there. Nothing is allocated per line but a
+/// key's first line of a cause, kept as its sample.
 public final class RecordCounter {
     public let configuration: ReadingConfiguration
     public let tokenizer = LineTokenizer(internedKeys: [])
     public let flagCounter = FlagCounter()
+    public let classifier: FailureClassifier
     public let plans: [LinePlan]
     public private(set) var groupKey: GroupKey?
     /// Time given to records under `TimeSource.processing`: the driver sets it from its clock,
@@ -68,6 +78,8 @@ public final class RecordCounter {
     /// Records per format of the inputs already closed.
     public private(set) var recordsByFormat: [String: Int] = [:]
     private var samples: [MalformedSample] = []
+    /// The first line of each (key, cause), by `key << 8 | cause`: at most keys × causes.
+    private var causeSamples: [UInt64: CauseSample] = [:]
     private let since: Int64
     private let until: Int64
     private let allowedLatenessMicros: Int64
@@ -75,6 +87,7 @@ public final class RecordCounter {
 
     public init(configuration: ReadingConfiguration) {
         self.configuration = configuration
+        classifier = FailureClassifier(tokenizer: tokenizer)
         plans = configuration.plans
         since = configuration.since ?? .min
         until = configuration.until ?? .max
@@ -130,6 +143,8 @@ public final class RecordCounter {
         input.summary.lines &+= 1
         let id = groupKey.unsafelyUnwrapped.id(of: record, overflowed: &keysOverflowed)
         flagCounter.count(record, key: id, tokenizer: tokenizer)
+        var cause = CountedRecord.noCause
+        if record.flags.rawValue != 0 || record.unknownFlagCount != 0 { cause = countCause(record, key: id, line, &input) }
         var micros = record.startMicros
         if processingTime {
             micros = processingMicros
@@ -140,7 +155,21 @@ public final class RecordCounter {
         } else if micros < input.latestStart &- allowedLatenessMicros {
             late &+= 1
         }
-        return CountedRecord(key: id, micros: micros, flags: record.flags.rawValue)
+        return CountedRecord(key: id, micros: micros, flags: record.flags.rawValue, cause: cause)
+    }
+
+    /// Classifies a record with a flag and counts its cause; out of line, as few records have one.
+    @inline(never)
+    private func countCause(_ record: AccessRecord, key id: UInt32, _ line: UnsafeRawBufferPointer, _ input: inout InputTally) -> UInt8 {
+        let cluster = tokenizer.value(of: .upstreamCluster).map(ClusterKind.init(name:)) ?? .none
+        let cause = classifier.classify(record, cluster: cluster) ?? .unknown
+        if flagCounter.count(cause, key: id) {
+            let shown = UnsafeRawBufferPointer(rebasing: line.prefix(CauseSample.maxLength))
+            causeSamples[UInt64(id) << 8 | UInt64(cause.rawValue)] = CauseSample(
+                line: String(decoding: shown, as: UTF8.self), file: input.summary.path, lineNumber: input.physicalLines,
+                inputOrder: input.order)
+        }
+        return cause.rawValue
     }
 
     /// A line longer than the limit whose end was skipped unread: counted once, as malformed;
@@ -183,10 +212,15 @@ public final class RecordCounter {
     /// The name of key id `id`.
     public func keyName(_ id: UInt32) -> String { groupKey?.interner.string(for: id) ?? GroupKey.missingName }
 
-    /// Totals by key name.
+    /// Totals by key name, with the cause samples.
     public func totals() -> FlagTotals {
         guard let groupKey else { return FlagTotals() }
-        return flagCounter.totals { groupKey.interner.string(for: $0) }
+        var totals = flagCounter.totals { groupKey.interner.string(for: $0) }
+        for (packed, sample) in causeSamples {
+            let cause = FailureCause(rawValue: UInt8(truncatingIfNeeded: packed))!
+            totals.keys[keyName(UInt32(packed >> 8)), default: KeyTotals()].causeSamples[cause.name] = sample
+        }
+        return totals
     }
 
     /// Adds everything this counter counted (but inputs, which drivers sum themselves) to `summary`.

@@ -3,13 +3,15 @@ import RecordCounting
 import Foundation
 import LogScan
 
-/// `--output csv`: one row per key, a column per flag seen anywhere in the scan (RFC 4180).
+/// `--output csv`: one row per key with its dominant cause, a column per flag seen anywhere in
+/// the scan (RFC 4180).
 public enum CSVReport {
     public static func render(_ result: ScanResult) -> String {
         let flagColumns = TableReport.orderedFlags(result.totals.flags).map(\.key)
-        var out = ([result.groupBy.groupName, "requests", "upstream_failures"] + flagColumns).map(field).joined(separator: ",") + "\r\n"
+        var out = ([result.groupBy.groupName, "requests", "upstream_failures", "cause"] + flagColumns).map(field).joined(separator: ",") + "\r\n"
         for (key, totals) in TableReport.ranked(result) {
-            let cells = [key, String(totals.requests), String(totals.upstreamFailures)] + flagColumns.map { String(totals.flags[$0] ?? 0) }
+            let cells = [key, String(totals.requests), String(totals.upstreamFailures), totals.dominantCause?.cause.name ?? ""]
+                + flagColumns.map { String(totals.flags[$0] ?? 0) }
             out += cells.map(field).joined(separator: ",") + "\r\n"
         }
         return out

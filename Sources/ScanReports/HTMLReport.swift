@@ -419,7 +419,7 @@ private struct Page {
         out += """
             <div class="box\(result.spikes.count > 20 ? " tall" : "")"><table id="spike-table">
             <thead><tr><th>Rule</th><th>\(keyTitle)</th><th>Flags</th><th>Start</th><th>End</th>\
-            <th class="n">Duration</th><th class="n">Peak count</th><th class="n">Peak ratio</th><th class="n">Count / requests</th></tr></thead>
+            <th class="n">Duration</th><th class="n">Peak count</th><th class="n">Peak ratio</th><th class="n">Count / requests</th><th>Causes</th></tr></thead>
             <tbody>
 
             """
@@ -433,7 +433,8 @@ private struct Page {
             out += "<td class=\"t\">\(RFC3339.string(micros: spike.start))</td><td class=\"t\">\(RFC3339.string(micros: spike.end))</td>"
             out += "<td class=\"n\">\(HTMLReport.duration(seconds: (spike.end - spike.start) / 1_000_000))</td>"
             out += "<td class=\"n\">\(HTMLReport.grouped(spike.peakCount))</td><td class=\"n\">\(HTMLReport.percent(spike.peakRatio))</td>"
-            out += "<td class=\"n\">\(HTMLReport.grouped(spike.count)) / \(HTMLReport.grouped(spike.requests))\(ratio)</td></tr>\n"
+            out += "<td class=\"n\">\(HTMLReport.grouped(spike.count)) / \(HTMLReport.grouped(spike.requests))\(ratio)</td>"
+            out += "<td class=\"f\">\(Self.causeBreakdown(spike.causes, of: spike.count))</td></tr>\n"
         }
         out += "</tbody></table></div>\n"
         if result.spikes.count > HTMLReport.maxSpikeRows {
@@ -662,6 +663,15 @@ private struct Page {
 
     // MARK: Totals
 
+    /// Causes by count, most first, each with its share of `total`. The sample lines stay in
+    /// the JSON report: log text in the page would be one more place for hostile content.
+    static func causeBreakdown(_ causes: [String: Int], of total: Int) -> String {
+        causes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { cause, count in
+            let share = total > 0 ? " (\(HTMLReport.percent(Double(count) / Double(total))))" : ""
+            return "<i><b>\(HTMLReport.escaped(cause))</b> \(HTMLReport.grouped(count))\(share)</i>"
+        }.joined()
+    }
+
     mutating func totalsSection() {
         let ranked = TableReport.ranked(result)
         out += "<section id=\"totals\">\n<h2>\(keyPlural.prefix(1).uppercased() + keyPlural.dropFirst())</h2>\n"
@@ -672,7 +682,7 @@ private struct Page {
         out += "<p class=\"note\">Those that spiked first, then most upstream failures. Failed: requests with an upstream-failure flag (UF, URX, UH, UT, UC, UO…).</p>\n"
         out += """
             <div class="box\(ranked.count > 40 ? " tall" : "")"><table id="totals-table">
-            <thead><tr><th class="n">#</th><th>\(keyTitle)</th><th class="n">Requests</th><th class="n">Failed</th><th class="n">Fail %</th><th>Flags</th></tr></thead>
+            <thead><tr><th class="n">#</th><th>\(keyTitle)</th><th class="n">Requests</th><th class="n">Failed</th><th class="n">Fail %</th><th>Flags</th><th>Causes</th></tr></thead>
             <tbody>
 
             """
@@ -687,7 +697,9 @@ private struct Page {
             }.joined()
             let bar = "<span class=\"pb\"><i style=\"width:\(HTMLReport.f(Swift.min(100, ratio * 100)))%\"></i></span>"
             out += "<tr><td class=\"n\">\(rank + 1)</td><td class=\"k\">\(link)</td><td class=\"n\">\(HTMLReport.grouped(totals.requests))</td>"
-            out += "<td class=\"n\">\(HTMLReport.grouped(totals.upstreamFailures))</td><td class=\"n\(level)\">\(HTMLReport.percent(ratio))\(bar)</td><td class=\"f\">\(flags)</td></tr>\n"
+            out += "<td class=\"n\">\(HTMLReport.grouped(totals.upstreamFailures))</td><td class=\"n\(level)\">\(HTMLReport.percent(ratio))\(bar)</td><td class=\"f\">\(flags)</td>"
+            let flagged = totals.causes.values.reduce(0, +)
+            out += "<td class=\"f\">\(Self.causeBreakdown(totals.causes, of: flagged))</td></tr>\n"
         }
         out += "</tbody></table></div>\n"
         if ranked.count > HTMLReport.maxTotalRows {

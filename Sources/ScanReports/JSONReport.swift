@@ -13,6 +13,47 @@ public struct JSONReport: Encodable {
         /// Requests with at least one upstream-failure flag (UF, URX, UH, UT, UC, UO, …).
         var upstreamFailures: Int
         var flags: [String: Int]
+        /// Records with a flag per cause name; they add up to the records with a flag.
+        var causes: [String: Int]
+        /// The cause most of them have (null without flagged records).
+        var cause: String?
+        var causeSamples: [String: Sample]
+
+        init(_ key: String, _ totals: KeyTotals) {
+            cluster = key
+            requests = totals.requests
+            upstreamFailures = totals.upstreamFailures
+            flags = totals.flags
+            causes = totals.causes
+            cause = totals.dominantCause?.cause.name
+            causeSamples = totals.causeSamples.mapValues(Sample.init)
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(cluster, forKey: .cluster)
+            try container.encode(requests, forKey: .requests)
+            try container.encode(upstreamFailures, forKey: .upstreamFailures)
+            try container.encode(flags, forKey: .flags)
+            try container.encode(causes, forKey: .causes)
+            try container.encode(cause, forKey: .cause)  // null, not absent, when nothing failed
+            try container.encode(causeSamples, forKey: .causeSamples)
+        }
+
+        enum CodingKeys: String, CodingKey { case cluster, requests, upstreamFailures, flags, causes, cause, causeSamples }
+    }
+
+    /// A cause's first line.
+    struct Sample: Encodable {
+        var line: String
+        var file: String
+        var lineNumber: Int
+
+        init(_ sample: CauseSample) {
+            line = sample.line
+            file = sample.file
+            lineNumber = sample.lineNumber
+        }
     }
 
     struct Input: Encodable {
@@ -46,6 +87,29 @@ public struct JSONReport: Encodable {
         var peakRatio: Double
         var count: Int
         var requests: Int
+        var causes: [String: Int]
+        /// The dominant cause and its share of `count`.
+        var cause: String?
+        var causeShare: Double?
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            for (key, value) in [(CodingKeys.rule, rule), (.cluster, cluster), (.start, start), (.end, end)] {
+                try container.encode(value, forKey: key)
+            }
+            try container.encode(flags, forKey: .flags)
+            try container.encode(peakCount, forKey: .peakCount)
+            try container.encode(peakRatio, forKey: .peakRatio)
+            try container.encode(count, forKey: .count)
+            try container.encode(requests, forKey: .requests)
+            try container.encode(causes, forKey: .causes)
+            try container.encode(cause, forKey: .cause)
+            try container.encode(causeShare, forKey: .causeShare)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case rule, cluster, flags, start, end, peakCount, peakRatio, count, requests, causes, cause, causeShare
+        }
     }
 
     var format: String
@@ -58,6 +122,8 @@ public struct JSONReport: Encodable {
     var malformedByReason: [String: Int]
     var outsideTimeRange: Int
     var flags: [String: Int]
+    /// Records with a flag per cause, over all clusters.
+    var causes: [String: Int]
     var clusters: [Cluster]
     var inputs: [Input]
     var late: Int
@@ -81,15 +147,16 @@ public struct JSONReport: Encodable {
         malformedByReason = Dictionary(uniqueKeysWithValues: result.malformedByReason.map { ($0.key.name, $0.value) })
         outsideTimeRange = result.outsideTimeRange
         flags = result.totals.flags
-        clusters = result.totals.keys.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            .map { Cluster(cluster: $0.key, requests: $0.value.requests, upstreamFailures: $0.value.upstreamFailures, flags: $0.value.flags) }
+        causes = result.totals.causes
+        clusters = result.totals.keys.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { Cluster($0.key, $0.value) }
         late = result.late
         keysOverflowed = result.keysOverflowed
         untimed = result.untimed
         self.spikes = spikes.map {
             SpikeEntry(rule: $0.rule, cluster: $0.cluster, flags: $0.flags, start: RFC3339.string(micros: $0.start),
                        end: RFC3339.string(micros: $0.end), peakCount: $0.peakCount, peakRatio: $0.peakRatio,
-                       count: $0.count, requests: $0.requests)
+                       count: $0.count, requests: $0.requests, causes: $0.causes, cause: $0.dominantCause?.cause.name,
+                       causeShare: $0.dominantCause?.share)
         }
         inputs = result.inputs.map {
             Input(path: $0.path, bytes: $0.bytes, lines: $0.lines, records: $0.records, malformed: $0.malformed, error: $0.error)

@@ -32,7 +32,8 @@ public struct TableReport {
     public func render(_ result: ScanResult, rules: [AlertRule] = []) -> String {
         let ranked = TableReport.ranked(result)
         let shown = top.map { Array(ranked.prefix($0)) } ?? ranked
-        let header = [result.groupBy.groupName.uppercased(), "REQUESTS", "FAILED", "FAIL%", "FLAGS"]
+        let header = [result.groupBy.groupName.uppercased(), "REQUESTS", "FAILED", "FAIL%", "CAUSE", "FLAGS"]
+        let causeColumn = 4
         var rows: [[String]] = [header]
         var severities: [Double] = [0]
         for (key, totals) in shown {
@@ -40,14 +41,17 @@ public struct TableReport {
             let ratio = totals.requests > 0 ? Double(failed) / Double(totals.requests) : 0
             // Extension flags are counted by the name the log gives them.
             let flags = TableReport.orderedFlags(totals.flags).map { "\(Terminal.sanitized($0.key))=\($0.value)" }.joined(separator: " ")
-            rows.append([TableReport.shown(key), String(totals.requests), String(failed), Percent.number(ratio), flags])
+            rows.append([TableReport.shown(key), String(totals.requests), String(failed), Percent.number(ratio),
+                         totals.dominantCause?.cause.name ?? "-", flags])
             severities.append(ratio)
         }
         let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max() ?? 0 }
         var out = ""
         for (index, row) in rows.enumerated() {
             var line = row[0].padding(toLength: widths[0])
-            for column in 1..<(header.count - 1) { line += "  " + row[column].leftPadding(toLength: widths[column]) }
+            for column in 1..<(header.count - 1) {
+                line += "  " + (column == causeColumn ? row[column].padding(toLength: widths[column]) : row[column].leftPadding(toLength: widths[column]))
+            }
             line += "  " + row[header.count - 1]
             out += paint(line, index == 0 ? "1" : colourCode(severities[index])) + "\n"
         }

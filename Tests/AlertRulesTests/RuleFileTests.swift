@@ -6,7 +6,7 @@ struct RuleFileTests {
     @Test func defaultsRoundTripThroughYAML() throws {
         let text = RuleFile.render(AlertRule.defaults)
         #expect(try RuleFile.parse(text) == AlertRule.defaults)
-        #expect(AlertRule.defaults.map(\.flagCodes) == [["UF"], ["URX"], ["UH"]])
+        #expect(AlertRule.defaults.map(\.flagCodes) == [["UH", "UF", "URX"]])
         #expect(AlertRule.defaults.allSatisfy { $0.window == 60 && $0.minCount == 10 && $0.minRatio == 0.05 })
     }
 

@@ -58,6 +58,18 @@ struct TailEngineTests {
         let scanned = ScanEngine.scan([log.path], options: ScanOptions())
         #expect(first.records < second.records)
         #expect(second.records == scanned.records)
-        #expect(second.totals == scanned.totals)
+        // A cause's sample is the first line ever counted with it, across runs; tail numbers the
+        // lines of a run from where it started reading, so line numbers (and which run it was) are left out.
+        func withoutLineNumbers(_ totals: FlagTotals) -> FlagTotals {
+            var totals = totals
+            for key in totals.keys.keys {
+                for cause in totals.keys[key]!.causeSamples.keys {
+                    totals.keys[key]!.causeSamples[cause]!.lineNumber = 0
+                    totals.keys[key]!.causeSamples[cause]!.inputOrder = 0
+                }
+            }
+            return totals
+        }
+        #expect(withoutLineNumbers(second.totals) == withoutLineNumbers(scanned.totals))
     }
 }

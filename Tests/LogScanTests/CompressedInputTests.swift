@@ -21,6 +21,10 @@ struct CompressedInputTests {
     static func comparable(_ result: ScanResult) -> String {
         var copy = result
         copy.inputs = []
+        // The samples name their file, which is what differs.
+        for key in copy.totals.keys.keys {
+            for cause in copy.totals.keys[key]!.causeSamples.keys { copy.totals.keys[key]!.causeSamples[cause]!.file = "" }
+        }
         return JSONReport(copy, gzipDecoder: "").rendered()
     }
 

@@ -123,11 +123,16 @@ struct HTMLReportTests {
             #expect(spikeTable.contains(RFC3339.string(micros: spike.start)))
             #expect(spikeTable.contains(RFC3339.string(micros: spike.end)))
         }
-        // The reviews chart draws a line per rule that fired there (UF and URX), with a legend.
+        // Each spike's cause breakdown, dominant cause first.
+        for spike in result.spikes {
+            let dominant = try #require(spike.dominantCause)
+            #expect(spikeTable.contains("<td class=\"f\"><i><b>\(dominant.cause.name)</b>"))
+        }
+        // The reviews chart draws a line per rule that fired there (the default rule, over UF,
+        // URX and UH: a `URX,UF` failure is one line, one shaded episode), with a legend.
         let reviewsChart = html.components(separatedBy: "<h3 class=\"mono\">\(Self.reviews)</h3>")[1].components(separatedBy: "</svg>")[0]
-        #expect(reviewsChart.contains("(UF)</text>"))
-        #expect(reviewsChart.contains("(URX)</text>"))
-        #expect(Self.occurrences(of: "fill-opacity=\"0.08\"", in: reviewsChart) == 2)
+        #expect(reviewsChart.contains("UpstreamFailure (UH,UF,URX)</text>"))
+        #expect(Self.occurrences(of: "fill-opacity=\"0.08\"", in: reviewsChart) == 1)
         #expect(reviewsChart.contains(">UTC</text>"))
         // At most 300 bins: hover targets, one per bin holding data.
         #expect(Self.occurrences(of: "<title>", in: reviewsChart) <= 300 + 2)

@@ -22,7 +22,11 @@ struct LineHandlingTests {
         let result = try scan(Self.line + "\r\n\n\r\n" + Self.line + "\n\n" + Self.line)
         #expect(result.records == 3)
         #expect(result.malformed == 0)
-        #expect(result.totals.keys["outbound|80||api.default.svc.cluster.local"] == .init(requests: 3, upstreamFailures: 3, flags: ["UF": 3, "URX": 3]))
+        let totals = try #require(result.totals.keys["outbound|80||api.default.svc.cluster.local"])
+        #expect((totals.requests, totals.upstreamFailures, totals.flags) == (3, 3, ["UF": 3, "URX": 3]))
+        #expect(totals.causes == ["connect-failed": 3])
+        // The first of the three lines, numbered as the file's physical lines (blank ones too).
+        #expect(totals.causeSamples["connect-failed"]?.lineNumber == 1)
     }
 
     @Test func overlongLinesAreSkippedAndCounted() throws {
