@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "LiveTailTests", dependencies: ["LiveTail", "LogScan", "RecordCounting", "AlertRules", "LogFollow", "AccessLogFormat"]),
         .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics", "RecordCounting"]),
         // Real HTTP servers, TLS and Alertmanager on 127.0.0.1.
-        .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules"], exclude: ["Support"]),
+        .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules", "AccessLogFormat", "FailureCauses"], exclude: ["Support"]),
         // Runs the built `flagwatch` binary as a user would.
         .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures", "Support"]),
     ]

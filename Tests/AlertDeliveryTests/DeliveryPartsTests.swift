@@ -84,7 +84,8 @@ struct DeliveryPartsTests {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
         #expect(Set(json.keys) == ["version", "groupKey", "truncatedAlerts", "status", "receiver", "groupLabels", "commonLabels", "commonAnnotations", "externalURL", "alerts"])
         #expect(json["version"] as? String == "4" && json["status"] as? String == "firing" && json["receiver"] as? String == "oncall")
-        #expect(json["commonLabels"] as? [String: String] == ["alertname": "UpstreamConnectionFailure", "flag": "UF", "severity": "warning"])
+        #expect(json["commonLabels"] as? [String: String]
+            == ["alertname": "UpstreamConnectionFailure", "cause": "connection-refused", "flag": "UF", "severity": "warning"])
         let alerts = try #require(json["alerts"] as? [[String: Any]])
         #expect(alerts.count == 2)
         #expect(Set(alerts[0].keys) == ["status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"])
@@ -92,6 +93,9 @@ struct DeliveryPartsTests {
         #expect(alerts[1]["status"] as? String == "resolved" && alerts[1]["endsAt"] as? String == "2026-01-01T00:02:00Z")
         #expect(alerts[0]["fingerprint"] as? String == Events.firing().fingerprint)
         #expect((alerts[0]["labels"] as? [String: String])?["cluster"] == "outbound|9080||reviews.default.svc.cluster.local")
+        // The next commands, filled in from the cluster name.
+        let runbook = try #require((alerts[0]["annotations"] as? [String: String])?["runbook"])
+        #expect(runbook.hasPrefix("kubectl get endpoints reviews -n default\n"))
     }
 
     @Test func alertmanagerAlertsStayValidForFourResends() throws {
@@ -108,7 +112,7 @@ struct DeliveryPartsTests {
     @Test func slackMessageReadsAsText() throws {
         let receiver = ReceiverConfig(name: "slack", kind: .slack, endpoints: [Endpoint("http://127.0.0.1:1/")])
         var event = Events.firing(cluster: "a<b>&c")
-        event.annotations = ["summary": "42 UF on a<b>&c"]
+        event.annotations["summary"] = "42 UF on a<b>&c"
         let body = Payload.render([notification(event, 1)], for: receiver, nowMicros: 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
         // Slack reads `text` as mrkdwn: a name's < > & are shown, never a mention or a link.
@@ -116,6 +120,7 @@ struct DeliveryPartsTests {
         let blocks = try #require(json["blocks"] as? [[String: Any]])
         let section = try #require((blocks[1]["text"] as? [String: String])?["text"])
         #expect(section.contains("a&lt;b&gt;&amp;c") && section.contains("42 UF of 336 requests (12.5%) in 60s"))
+        #expect(section.contains("probable cause *connection-refused*") && section.contains("next:\n```\nistioctl x describe pod POD"))
         let many = (0..<45).map { notification(Events.firing(cluster: "c\($0)"), UInt64($0)) }
         let big = try #require(try JSONSerialization.jsonObject(with: Data(Payload.render(many, for: receiver, nowMicros: 0))) as? [String: Any])
         #expect((big["blocks"] as? [Any])?.count == 42 && big["text"] as? String == "flagwatch: 45 firing")

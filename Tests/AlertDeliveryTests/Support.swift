@@ -1,5 +1,7 @@
+import AccessLogFormat
 import AlertDelivery
 import AlertRules
+import FailureCauses
 import Foundation
 import Logging
 import Synchronization
@@ -182,22 +184,28 @@ final class LogCapture: Sendable {
     }
 }
 
-/// Alert events as the rules engine makes them.
+/// Alert events as the rules engine makes them: a UF rule, its alerts attributed to a refused connection.
 enum Events {
     static func rule(_ name: String = "UpstreamConnectionFailure", severity: String = "warning", repeatInterval: Int = 3600) -> AlertRule {
-        var rule = AlertRule.defaults[0]
-        rule.name = name
+        var rule = AlertRule(name: name, flags: ResponseFlags(.UF))
+        rule.annotations = AlertRule.defaults[0].annotations
+        rule.exclude = AlertRule.defaults[0].exclude
         rule.severity = severity
         rule.repeatInterval = repeatInterval
         return rule
     }
 
     static func firing(_ rule: AlertRule = rule(), cluster: String = "outbound|9080||reviews.default.svc.cluster.local", at seconds: Int64 = 1_767_225_600) -> AlertEvent {
-        AlertEvent(status: .firing, rule: rule, cluster: cluster, count: 42, requests: 336, startsAt: seconds * 1_000_000, endsAt: nil)
+        var event = AlertEvent(status: .firing, rule: rule, cluster: cluster, count: 42, requests: 336, startsAt: seconds * 1_000_000, endsAt: nil)
+        event.attribute(.connectionRefused)
+        return event
     }
 
     static func resolved(_ rule: AlertRule = rule(), cluster: String = "outbound|9080||reviews.default.svc.cluster.local", at seconds: Int64 = 1_767_225_600) -> AlertEvent {
-        AlertEvent(status: .resolved, rule: rule, cluster: cluster, count: 42, requests: 336, startsAt: seconds * 1_000_000, endsAt: (seconds + 120) * 1_000_000)
+        var event = AlertEvent(status: .resolved, rule: rule, cluster: cluster, count: 42, requests: 336, startsAt: seconds * 1_000_000,
+                               endsAt: (seconds + 120) * 1_000_000)
+        event.attribute(.connectionRefused)
+        return event
     }
 }
 

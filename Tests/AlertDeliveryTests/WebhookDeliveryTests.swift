@@ -36,6 +36,8 @@ struct WebhookDeliveryTests {
         #expect(request.json["version"] as? String == "4" && request.json["receiver"] as? String == "hook")
         let labels = try #require(request.alerts.first?["labels"] as? [String: String])
         #expect(labels["alertname"] == "UpstreamConnectionFailure" && labels["cluster"] == event.cluster && labels["flag"] == "UF" && labels["severity"] == "warning")
+        #expect(labels["cause"] == "connection-refused")
+        #expect((request.alerts.first?["annotations"] as? [String: String])?["runbook"]?.contains("kubectl get endpoints reviews -n default") == true)
         #expect(dispatcher.statistics.first?.sent == 1 && dispatcher.statistics.first?.attempts == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/state/spool").count == 1)
         #expect(directory.files(under: "state/spool").isEmpty, "a delivered notification leaves the spool")

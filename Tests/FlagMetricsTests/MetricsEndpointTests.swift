@@ -18,7 +18,8 @@ struct MetricsEndpointTests {
         counters.rotations = 1
         var totals = FlagTotals()
         for (index, key) in hostileKeys.enumerated() {
-            totals.keys[key] = KeyTotals(requests: 10 + index, upstreamFailures: index, flags: index > 0 ? ["UF": index, "URX": 1] : [:])
+            totals.keys[key] = KeyTotals(requests: 10 + index, upstreamFailures: index, flags: index > 0 ? ["UF": index, "URX": 1] : [:],
+                                         causes: index > 0 ? ["connection-refused": index] : [:])
         }
         let statistics = LiveStatistics(counters: counters, inputs: [LiveStatistics.Input(path: "/var/log/x \"y\".log", offset: 5, size: 9, bytesBehind: 4)])
         return LiveSnapshot(statistics: statistics, totals: totals,
@@ -38,6 +39,10 @@ struct MetricsEndpointTests {
         #expect(text.contains(#"flagwatch_lines_total{result="malformed"} 2"#))
         #expect(text.contains(#"flagwatch_notifications_total{receiver="ops",result="sent"} 3"#))
         #expect(!text.split(separator: "\n").contains { $0.hasPrefix("break") })
+        #expect(text.contains(#"flagwatch_failure_causes_total{cluster="line\nbreak",cause="connection-refused"} 2"#))
+        #expect(text.contains("# TYPE flagwatch_failure_causes_total counter"))
+        // Causes are exported as seen, not at 0: a key without failures has no cause series.
+        #expect(!text.contains(#"flagwatch_failure_causes_total{cluster="outbound|80||a"b.svc""#))
         // Watched flags are exported at 0 too, so rates start from a known value.
         #expect(text.contains(#"flagwatch_response_flags_total{cluster="outbound|80||a\"b.svc",flag="UH"} 0"#))
     }

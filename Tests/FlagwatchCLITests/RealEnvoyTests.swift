@@ -66,5 +66,58 @@ import Testing
         #expect(breaker.count == 6)
         #expect(breaker.contains("circuit-open"), "\(breaker) in\n\(log)")
         #expect(breaker.allSatisfy { $0 == nil || $0 == "circuit-open" }, "\(breaker)")
+
+        let file = scenario.directory.appendingPathComponent("scanned.log")
+        try log.write(to: file, atomically: true, encoding: .utf8)
+        try Self.scanCountsTheCauses(of: file, lines: lines)
+        try Self.alertsCarryTheCause(of: file, directory: scenario.directory)
+    }
+
+    /// The cluster each scenario's requests go to, and the cause they must be counted under.
+    static let clusterCauses = [
+        ("refused", "connection-refused"), ("tlsplain", "tls-mismatch"), ("wrongsan", "certificate-verify-failed"),
+        ("expired", "certificate-expired"), ("empty", "no-healthy-upstream"), ("slow", "upstream-timeout"), ("close", "upstream-reset"),
+    ].map { ("outbound|8080||\($0.0).default.svc.cluster.local", $0.1) }
+
+    /// `scan --output json`: each cluster's `causes`, and a sample line that is the right line.
+    static func scanCountsTheCauses(of file: URL, lines: [String]) throws {
+        let run = try ScanCommandTests.flagwatch(["scan", "--output", "json", file.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let clusters = try ScanCommandTests.json(run.stdout)["clusters"] as? [[String: Any]] ?? []
+        for (cluster, cause) in clusterCauses {
+            let entry = try #require(clusters.first { $0["cluster"] as? String == cluster }, "\(cluster)")
+            #expect(entry["causes"] as? [String: Int] == [cause: 1], "\(cluster): \(entry)")
+            #expect(entry["cause"] as? String == cause)
+            let sample = try #require((entry["causeSamples"] as? [String: Any])?[cause] as? [String: Any], "\(entry)")
+            let number = try #require(sample["lineNumber"] as? Int)
+            #expect(sample["file"] as? String == file.path)
+            #expect(number >= 1 && number <= lines.count && sample["line"] as? String == lines[number - 1], "\(sample)")
+        }
+        // Circuit breaker overflows: counted under their own cause.
+        let breaker = clusters.first { ($0["cluster"] as? String)?.contains("breaker.") == true }
+        #expect((breaker?["causes"] as? [String: Int])?["circuit-open"].map { $0 >= 1 } == true, "\(String(describing: breaker))")
+    }
+
+    /// `scan --alerts` with a rule that fires on the first failure: every alert has its cluster's
+    /// cause as a label and the next commands for that cluster.
+    static func alertsCarryTheCause(of file: URL, directory: URL) throws {
+        let rules = directory.appendingPathComponent("rules.yaml")
+        try "rules:\n  - name: AnyFailure\n    flags: [UF, URX, UH, UT, UC, UO]\n    minCount: 1\n    minRatio: 0\n"
+            .write(to: rules, atomically: true, encoding: .utf8)
+        let run = try ScanCommandTests.flagwatch(["scan", "--alerts", "--rules", rules.path, file.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let events = try run.stdout.split(separator: "\n").map { try ScanCommandTests.json(String($0)) }
+        for (cluster, cause) in clusterCauses {
+            let mine = events.filter { $0["cluster"] as? String == cluster }
+            #expect(mine.map { $0["status"] as? String } == ["firing", "resolved"], "\(cluster): \(run.stdout)")
+            for event in mine {
+                #expect((event["labels"] as? [String: String])?["cause"] == cause, "\(event)")
+                #expect(event["cause"] as? String == cause)
+            }
+        }
+        let refused = try #require(events.first { $0["cluster"] as? String == clusterCauses[0].0 })
+        let runbook = try #require((refused["annotations"] as? [String: String])?["runbook"])
+        #expect(runbook.hasPrefix("kubectl get endpoints refused -n default\n"), "\(runbook)")
+        #expect(runbook.contains("istioctl proxy-config endpoints POD --cluster 'outbound|8080||refused.default.svc.cluster.local'"))
     }
 }
