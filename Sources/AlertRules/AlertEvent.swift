@@ -49,12 +49,14 @@ public struct AlertEvent: Sendable, Equatable {
 
     /// Names the alert's cause: the `cause` label (a fixed set of names, safe to route and group
     /// on), `{{cause}}` in the annotations, and a `runbook` annotation with the commands to run
-    /// next for this cluster (one a line).
+    /// next for this cluster (one a line), unless the rule has a runbook of its own.
     public mutating func attribute(_ cause: FailureCause) {
         self.cause = cause.name
         labels["cause"] = cause.name
         annotations = annotations.mapValues { AlertEvent.expand($0, ["cause": cause.name]) }
-        annotations["runbook"] = Runbook.commands(for: cause, cluster: cluster).joined(separator: "\n")
+        if annotations["runbook"] == nil {
+            annotations["runbook"] = Runbook.commands(for: cause, cluster: cluster).joined(separator: "\n")
+        }
     }
 
     /// Replaces `{{name}}` placeholders; unknown ones are left as written.

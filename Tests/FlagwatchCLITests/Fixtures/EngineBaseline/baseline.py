@@ -85,6 +85,10 @@ def scan(binary, inputs, extra, threads):
     alerts = subprocess.run(common[:2] + ['--alerts'] + common[2:], capture_output=True, check=True, text=True)
     full = json.loads(report.stdout)
     kept = {key: full[key] for key in ('records', 'malformed', 'late', 'untimed', 'outsideTimeRange', 'spikes', 'clusters')}
+    # Cause samples name their input: by file name, as the corpora live in a temporary directory.
+    for cluster in kept['clusters']:
+        for sample in cluster.get('causeSamples', {}).values():
+            sample['file'] = os.path.basename(sample['file'])
     kept['alerts'] = [json.loads(line) for line in alerts.stdout.splitlines() if line]
     return kept
 
