@@ -238,8 +238,8 @@ struct HostileContentTests {
         if style == "text" {
             let lines = tail.stdout.split(separator: "\n")
             #expect(lines.count == names.count, "one FIRING line per name")
-            #expect(lines.allSatisfy { $0.contains(" FIRING ") && $0.contains(" UpstreamConnectionFailure cluster=") })
-            #expect(tail.stdout.contains(#"cluster=outbound|80||title\x1B]0;pwned\x07 UF "#), "\(tail.stdout)")
+            #expect(lines.allSatisfy { $0.contains(" FIRING ") && $0.contains(" UpstreamFailure cluster=") })
+            #expect(tail.stdout.contains(#"cluster=outbound|80||title\x1B]0;pwned\x07 UH,UF,URX "#), "\(tail.stdout)")
             // The receiver parsed every name from the webhook's JSON; its hostile answer is
             // logged neutralised.
             #expect(Set(receiver?.clusters() ?? []) == Set(names))

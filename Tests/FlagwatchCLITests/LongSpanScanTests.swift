@@ -65,7 +65,15 @@ struct LongSpanScanTests {
         let b = try #require(try JSONSerialization.jsonObject(with: fromArchives.stdout) as? [String: Any], "\(fromArchives.stderrText)")
         #expect((try FileManager.default.contentsOfDirectory(atPath: archives.path)).count >= 2)
         for key in ["records", "malformed", "late"] { #expect(a[key] as? Int == b[key] as? Int, "\(key)") }
-        #expect(NSArray(array: a["clusters"] as? [Any] ?? []) == NSArray(array: b["clusters"] as? [Any] ?? []))
+        // The same first line of each cause, from another file (the day's archive) at another line number.
+        func withoutPlaces(_ report: [String: Any]) -> NSArray {
+            NSArray(array: (report["clusters"] as? [[String: Any]] ?? []).map { cluster in
+                var cluster = cluster
+                cluster["causeSamples"] = (cluster["causeSamples"] as? [String: [String: Any]] ?? [:]).mapValues { $0["line"] ?? "" }
+                return cluster
+            })
+        }
+        #expect(withoutPlaces(a) == withoutPlaces(b))
         let spikes = try #require(a["spikes"] as? [Any])
         #expect(!spikes.isEmpty)
         #expect(NSArray(array: spikes) == NSArray(array: b["spikes"] as? [Any] ?? []))

@@ -206,7 +206,7 @@ struct ScanCommandTests {
             #expect(run.status == 0, "\(name): \(run.stderr)")
         }
         let defaults = try Self.flagwatch(["rules", "print-defaults"])
-        #expect(defaults.stdout.contains("flags: [UF]") && defaults.stdout.contains("flags: [URX]") && defaults.stdout.contains("flags: [UH]"))
+        #expect(defaults.stdout.contains("name: \"UpstreamFailure\"") && defaults.stdout.contains("flags: [UH, UF, URX]"), "\(defaults.stdout)")
         let bad = try Self.flagwatch(["rules", "check", "/dev/null"])
         #expect(bad.status == 64)
     }
@@ -227,7 +227,10 @@ struct ScanCommandTests {
         let run = try Self.flagwatch(["scan", "--alerts", log.path])
         #expect(run.status == 0)
         let events = try run.stdout.split(separator: "\n").map { try Self.json(String($0)) }
-        #expect(events.count >= 6, "firing and resolved for UF, URX and UH")
+        // Firing and resolved for each dead backend, once: URX,UF is one alert, not one per flag.
+        #expect(events.count == 4, "\(run.stdout)")
+        #expect(Set(events.map { ($0["labels"] as? [String: String])?["cluster"] ?? "" }).count == 2)
+        #expect(events.allSatisfy { ($0["labels"] as? [String: String])?["cause"] != nil && $0["cause"] != nil })
         for event in events {
             for key in ["status", "rule", "cluster", "flags", "count", "requests", "ratio", "window", "startsAt", "endsAt",
                         "fingerprint", "labels", "annotations"] {
