@@ -99,55 +99,65 @@ package final class BucketRuns {
 
     /// The cells are full: combine them, and spill them to a file if that freed too little.
     private func makeRoom() {
-        count = BucketRuns.sortAndCombine(cells, count: count, stride: stride)
-        forgetLastCells()
+        sortAndCombine()
         guard count > capacity / 2 else { return }
         spilled.append(BucketRun(spilling: UnsafeBufferPointer(start: cells, count: count * stride), stride: stride))
         count = 0
+        forgetLastCells()
     }
 
     private func forgetLastCells() { lastBucket.update(repeating: .min, count: keyCapacity) }
 
     /// Every cell counted, as sorted runs; the counter starts empty again.
     package func takeRuns() -> [BucketRun] {
-        count = BucketRuns.sortAndCombine(cells, count: count, stride: stride)
-        forgetLastCells()
+        sortAndCombine()
         var runs = spilled
         if count > 0 { runs.append(BucketRun(copying: UnsafeBufferPointer(start: cells, count: count * stride), stride: stride)) }
         spilled = []
         count = 0
+        forgetLastCells()
         return runs
     }
 
-    /// Sorts cells by (bucket, key) and adds up those of the same pair; returns the new count.
-    static func sortAndCombine(_ cells: UnsafeMutablePointer<UInt32>, count: Int, stride: Int) -> Int {
-        guard count > 1 else { return count }
-        func bucket(_ i: Int) -> Int64 { Int64(cells[i * stride]) | Int64(Int32(bitPattern: cells[i * stride + 1])) << 32 }
-        var order = [(bucket: Int64, key: UInt32, index: Int32)]()
+    /// Sorts the cells by bucket and adds up those of the same (bucket, key).
+    ///
+    /// Only the bucket is compared: cells come nearly in time order (a log is written as
+    /// requests end), which the standard library's merge sort takes in close to linear time,
+    /// and the order of keys within a bucket matters to no reader (the merge sums them by
+    /// key). The pairs are combined with the per-key last-cell table, which then points into
+    /// the combined cells, so counting goes on where it stopped.
+    func sortAndCombine() {
+        guard count > 1 else { return }
+        var order = [(bucket: Int64, index: Int32)]()
         order.reserveCapacity(count)
-        for i in 0..<count { order.append((bucket(i), cells[i * stride + 2], Int32(i))) }
-        order.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
+        for i in 0..<count {
+            let cell = cells + i &* stride
+            order.append((Int64(cell[0]) | Int64(Int32(bitPattern: cell[1])) << 32, Int32(i)))
+        }
+        order.sort { $0.bucket < $1.bucket }
         let sorted = UnsafeMutablePointer<UInt32>.allocate(capacity: count * stride)
         defer { sorted.deallocate() }
+        forgetLastCells()
         var written = 0
         for entry in order {
-            let source = cells + Int(entry.index) * stride
-            if written > 0 {
-                let last = sorted + (written - 1) * stride
-                if last[0] == source[0], last[1] == source[1], last[2] == source[2] {
-                    for lane in 3..<stride { last[lane] &+= source[lane] }
-                    continue
-                }
+            let source = cells + Int(entry.index) &* stride
+            let key = Int(source[2])
+            if lastBucket[key] == entry.bucket {
+                let target = sorted + lastCell[key] &* stride
+                for lane in 3..<stride { target[lane] &+= source[lane] }
+            } else {
+                (sorted + written &* stride).update(from: source, count: stride)
+                lastBucket[key] = entry.bucket
+                lastCell[key] = written
+                written += 1
             }
-            (sorted + written * stride).update(from: source, count: stride)
-            written += 1
         }
         cells.update(from: sorted, count: written * stride)
-        return written
+        count = written
     }
 }
 
-/// Cells sorted by (bucket, key), in memory or in an unlinked temporary file.
+/// Cells sorted by bucket, each (bucket, key) once, in memory or in an unlinked temporary file.
 package final class BucketRun: @unchecked Sendable {
     let stride: Int
     package let cellCount: Int
