@@ -93,15 +93,17 @@ package struct HistoryEvaluator {
         if history < 0 { history = startHistory(key: key, at: bucket) }
         histories[history].last = bucket
         let range = histories[history].loops
-        for index in range {
+        // A parked loop has nothing to catch up, and nothing to take from a bucket without its flags.
+        for index in range where !loops[index].parked {
             var loop = loops[index]
             catchUp(&loop, history, to: bucket)
             loops[index] = loop
         }
+        // Written after every catch-up: the slot may still hold the bucket that leaves last.
         let slot = (history * ringSize + ringSlot(bucket)) * lanes
         stamps[history * ringSize + ringSlot(bucket)] = bucket
         for lane in 0..<lanes { values[slot + lane] = counts[lane] }
-        for index in range {
+        for index in range where !loops[index].parked || counts[loops[index].rule + 1] > 0 {
             var loop = loops[index]
             take(&loop, history, bucket: bucket)
             loops[index] = loop

@@ -116,7 +116,9 @@ final class LineScanner: @unchecked Sendable {
 
         /// Handles every complete line in `[0, end)`; returns where the incomplete rest starts.
         mutating func lines(_ base: UnsafeMutableRawPointer, end: Int) -> Int {
-            if scanner.processingTime { scanner.counter.processingMicros = LineScanner.wallMicros() }
+            // Held in locals for the loop: no reference counting per line.
+            let counter = scanner.counter, runs = scanner.runs
+            if scanner.processingTime { counter.processingMicros = LineScanner.wallMicros() }
             var lineStart = 0
             while true {
                 let newline = LineSplitter.newline(in: base, from: lineStart, end: end)
@@ -124,16 +126,16 @@ final class LineScanner: @unchecked Sendable {
                 if skippingLongLine {
                     skippingLongLine = false
                 } else {
-                    handle(UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart))
+                    handle(UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart), counter, runs)
                 }
                 lineStart = newline + 1
             }
         }
 
         @inline(__always)
-        mutating func handle(_ line: UnsafeRawBufferPointer) {
-            guard let record = scanner.counter.count(line, &input), record.micros != .min else { return }
-            scanner.runs.add(key: record.key, micros: record.micros, flags: record.flags)
+        mutating func handle(_ line: UnsafeRawBufferPointer, _ counter: RecordCounter, _ runs: BucketRuns) {
+            guard let record = counter.count(line, &input), record.micros != .min else { return }
+            runs.add(key: record.key, micros: record.micros, flags: record.flags)
         }
 
         /// A line longer than the limit starts at `at` and its end is not in view: it is
@@ -146,7 +148,7 @@ final class LineScanner: @unchecked Sendable {
 
         /// The input's last line, when it has no newline.
         mutating func finish(_ base: UnsafeMutableRawPointer, end: Int) {
-            if end > 0, !skippingLongLine { handle(UnsafeRawBufferPointer(start: base, count: end)) }
+            if end > 0, !skippingLongLine { handle(UnsafeRawBufferPointer(start: base, count: end), scanner.counter, scanner.runs) }
         }
 
         func close() -> InputTally {

@@ -165,7 +165,7 @@ public enum ScanEngine {
         var timeline = Timeline(buckets: low...high, resolutionSeconds: options.resolutionSeconds, lanes: lanes)
         var evaluator = HistoryEvaluator(rules: options.rules, resolutionSeconds: options.resolutionSeconds, names: names)
         let resolution = Int64(options.resolutionSeconds)
-        var merge = BucketMerge(workers, lanes: lanes, keyCount: names.count)
+        let merge = BucketMerge(workers, lanes: lanes, keyCount: names.count)
         merge.forEachBucket { bucket, keys, counts in
             var requests = 0
             for key in keys {
@@ -180,15 +180,19 @@ public enum ScanEngine {
         result.alertEvents = evaluator.events
 
         // The charted keys' every lane, in a second pass over the same runs.
-        var charted = Set<Int>()
-        for spike in result.spikes where charted.count < ScanResult.maxChartedKeys {
-            if let key = ids[spike.cluster], charted.insert(Int(key)).inserted { timeline.chart(spike.cluster) }
+        var charted = Array(repeating: false, count: names.count)
+        var chartedCount = 0
+        for spike in result.spikes where chartedCount < ScanResult.maxChartedKeys {
+            if let key = ids[spike.cluster], !charted[Int(key)] {
+                charted[Int(key)] = true
+                chartedCount += 1
+                timeline.chart(spike.cluster)
+            }
         }
-        result.unchartedSpikingKeys = Set(result.spikes.map(\.cluster)).count - charted.count
-        if !charted.isEmpty {
-            var again = BucketMerge(workers, lanes: lanes, keyCount: names.count)
-            again.forEachBucket { bucket, keys, counts in
-                for key in keys where charted.contains(key) {
+        result.unchartedSpikingKeys = Set(result.spikes.map(\.cluster)).count - chartedCount
+        if chartedCount > 0 {
+            merge.forEachBucket { bucket, keys, counts in
+                for key in keys where charted[key] {
                     timeline.add(UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)]), key: names[key],
                                  at: bucket * resolution)
                 }
