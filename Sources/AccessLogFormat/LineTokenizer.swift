@@ -124,6 +124,11 @@ public final class LineTokenizer {
         didSet { state.pointee.internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
     }
 
+    /// Interns only `keys` from the next line on, leaving `internedKeys` as it was: one store,
+    /// for a counter whose inputs are grouped by different fields and that switches per line.
+    @inline(__always)
+    package func internOnly(_ keys: FieldSet) { state.pointee.internMask = keys.rawValue }
+
     /// Most fields a format may have: the tokenizer keeps one range per field in a fixed array.
     static let maxSlots = 256
     private static let maxSeparators = 64
