@@ -3,7 +3,7 @@ import AccessLogFormat
 /// Every key of one counter, over one dense id space, whatever field grouped it.
 ///
 /// Each input is grouped by the first field of the group order its format has, so one counter
-/// may hold keys of several fields: a ``KeyField`` (an interner) each, and ids that the flag
+/// may hold keys of several fields: a ``KeyLookup`` (an interner) each, and ids that the flag
 /// counter and the windows share. Names must not collide across fields (`example.com` may be a
 /// cluster and an authority; `-` is in every field), so a key of the primary field is named by
 /// its value and a key of another field `field:value` (`authority:example.com`,
@@ -15,7 +15,7 @@ public final class GroupKeys {
     public private(set) var primary: FieldKind?
     private let tokenizer: LineTokenizer
     private let maxKeys: Int
-    private var fields: [KeyField] = []
+    private var fields: [KeyLookup] = []
     /// Per id: its field's index in `fields` and its id in that field's interner.
     private var owners: [(field: Int, local: UInt32)] = []
 
@@ -25,22 +25,47 @@ public final class GroupKeys {
         self.primary = primary
     }
 
+    deinit {
+        for field in fields {
+            field.table.pointee.ids.deallocate()
+            field.table.deallocate()
+        }
+    }
+
     /// Ids given so far (some may have counted nothing: a key interned on a line then refused).
     public var count: Int { owners.count }
 
     /// The keys of `kind`, made on first use.
-    public func field(_ kind: FieldKind) -> KeyField {
+    public func field(_ kind: FieldKind) -> KeyLookup {
         if let field = fields.first(where: { $0.key.kind == kind }) { return field }
         if primary == nil { primary = kind }
-        let field = KeyField(GroupKey(kind: kind, tokenizer: tokenizer, maxKeys: maxKeys), index: fields.count, keys: self)
+        let table = UnsafeMutablePointer<KeyLookup.Table>.allocate(capacity: 1)
+        table.initialize(to: KeyLookup.Table())
+        let field = KeyLookup(key: GroupKey(kind: kind, tokenizer: tokenizer, maxKeys: maxKeys), index: fields.count, table: table)
         fields.append(field)
         return field
     }
 
-    /// A new id for `local` of the field at `index`.
-    fileprivate func add(field index: Int, local: UInt32) -> UInt32 {
-        owners.append((index, local))
-        return UInt32(owners.count - 1)
+    /// The id of `local` in `field`, giving ids to its interner's ids up to `local` (those
+    /// between were interned on lines that were then refused: they get ids too, which count
+    /// nothing).
+    @inline(never)
+    func map(_ local: UInt32, in field: KeyLookup) -> UInt32 {
+        let table = field.table, local = Int(local)
+        if local >= table.pointee.capacity {
+            let capacity = max(local + 1, 2 * table.pointee.capacity, 64)
+            let ids = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+            ids.update(from: table.pointee.ids, count: table.pointee.mapped)
+            table.pointee.ids.deallocate()
+            table.pointee.ids = ids
+            table.pointee.capacity = capacity
+        }
+        while table.pointee.mapped <= local {
+            owners.append((field.index, UInt32(table.pointee.mapped)))
+            table.pointee.ids[table.pointee.mapped] = UInt32(owners.count - 1)
+            table.pointee.mapped += 1
+        }
+        return table.pointee.ids[local]
     }
 
     /// The name of key `id`.
@@ -62,7 +87,7 @@ public final class GroupKeys {
         let field = field(kind)
         var local = field.key.interner.intern(value)
         if local == ByteInterner.overflow { local = field.key.other }
-        return field.id(local: local)
+        return field.mapped(local) ?? map(local, in: field)
     }
 
     /// The field a `field:` prefix of `text` names.
@@ -72,61 +97,26 @@ public final class GroupKeys {
 }
 
 /// The keys of one field within a counter: its ``GroupKey`` and, per id of its interner, the
-/// counter's id. The table lives in raw memory: the per-record lookup needs no exclusivity check.
-public final class KeyField {
-    public let key: GroupKey
-    /// The field, as the tokenizer's intern mask.
-    let interned: FieldSet
-    private let index: Int
-    private unowned(unsafe) let keys: GroupKeys
-    private struct Table {
+/// counter's id. A value with no reference to count, and a table in raw memory, so that the
+/// per-record lookup costs neither reference counting nor exclusivity checks; its
+/// ``GroupKeys`` owns the table.
+public struct KeyLookup {
+    struct Table {
         var ids = UnsafeMutablePointer<UInt32>.allocate(capacity: 0)
         var mapped = 0
         var capacity = 0
     }
-    private let table = UnsafeMutablePointer<Table>.allocate(capacity: 1)
 
-    fileprivate init(_ key: GroupKey, index: Int, keys: GroupKeys) {
-        self.key = key
-        interned = FieldSet(key.kind)
-        self.index = index
-        self.keys = keys
-        table.initialize(to: Table())
-    }
+    public let key: GroupKey
+    /// Its index in its `GroupKeys`.
+    let index: Int
+    let table: UnsafeMutablePointer<Table>
+    /// The field, as the tokenizer's intern mask.
+    var interned: FieldSet { FieldSet(key.kind) }
 
-    deinit {
-        table.pointee.ids.deallocate()
-        table.deallocate()
-    }
-
-    /// The counter's id of `record`'s key; counts in `overflowed` a record past the key cap.
+    /// The counter's id of `local`, or nil when it has none yet (`GroupKeys.map`).
     @inline(__always)
-    func id(of record: AccessRecord, overflowed: inout Int) -> UInt32 {
-        id(local: key.id(of: record, overflowed: &overflowed))
-    }
-
-    @inline(__always)
-    func id(local: UInt32) -> UInt32 {
-        let local = Int(local)
-        if local >= table.pointee.mapped { map(through: local) }
-        return table.pointee.ids[local]
-    }
-
-    /// Gives ids to the interner's ids up to `local` (those between were interned on lines
-    /// that were then refused: they get ids too, which count nothing).
-    @inline(never)
-    private func map(through local: Int) {
-        if local >= table.pointee.capacity {
-            let capacity = max(local + 1, 2 * table.pointee.capacity, 64)
-            let ids = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
-            ids.update(from: table.pointee.ids, count: table.pointee.mapped)
-            table.pointee.ids.deallocate()
-            table.pointee.ids = ids
-            table.pointee.capacity = capacity
-        }
-        for next in table.pointee.mapped...local {
-            table.pointee.ids[next] = keys.add(field: index, local: UInt32(next))
-        }
-        table.pointee.mapped = local + 1
+    func mapped(_ local: UInt32) -> UInt32? {
+        Int(local) < table.pointee.mapped ? table.pointee.ids[Int(local)] : nil
     }
 }

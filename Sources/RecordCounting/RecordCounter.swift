@@ -19,8 +19,8 @@ public struct InputTally {
     /// Physical lines, blank ones included: where the input's next line is, for samples.
     public var physicalLines = 0
     var formatChosen: Bool
-    /// The counter's `GroupKeys` own it; unowned so that the per-line use costs no reference counting.
-    unowned(unsafe) var keyField: KeyField?
+    /// The keys of the field it is grouped by; nil until `prepare`.
+    var keyLookup: KeyLookup?
     /// The fields a record of this input is looked at for (`MissingFields`).
     var countedFields = MissingFields.always
     /// The newest start time counted in this input.
@@ -106,10 +106,10 @@ public final class RecordCounter {
     /// this is the choice. The field stays when the format changes midway; records of the new
     /// format that lack it are counted as missing it.
     public func prepare(_ input: inout InputTally, head: UnsafeRawBufferPointer, atEnd: Bool = false) {
-        guard !input.formatChosen || input.keyField == nil else { return }
+        guard !input.formatChosen || input.keyLookup == nil else { return }
         if !input.formatChosen { input.formatChosen = input.parser.chooseFormat(from: head) || atEnd }
         let field = keys.field(input.parser.currentPlan.groupKey(preferring: configuration.groupOrder))
-        input.keyField = field
+        input.keyLookup = field
         input.countedFields = MissingFields.always.union(field.interned)
         input.summary.groupBy = field.key.kind
     }
@@ -125,8 +125,8 @@ public final class RecordCounter {
             malformed(.lineTooLong, line, &input)
             return nil
         }
-        let keyField = input.keyField.unsafelyUnwrapped
-        tokenizer.internOnly(keyField.interned)
+        let field = input.keyLookup.unsafelyUnwrapped
+        tokenizer.internOnly(field.interned)
         if let reason = input.parser.parse(line) {
             malformed(reason, line, &input)
             return nil
@@ -141,7 +141,8 @@ public final class RecordCounter {
         let missing = input.countedFields.subtracting(tokenizer.presentFields)
         if !missing.isEmpty { input.summary.missingFields.count(missing) }
         if input.summary.envelope == nil, let envelope = tokenizer.envelope { input.summary.envelope = envelope }
-        let id = keyField.id(of: record, overflowed: &keysOverflowed)
+        let local = field.key.id(of: record, overflowed: &keysOverflowed)
+        let id = field.mapped(local) ?? keys.map(local, in: field)
         flagCounter.count(record, key: id, tokenizer: tokenizer)
         var micros = record.startMicros
         if processingTime {
