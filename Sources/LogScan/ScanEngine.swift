@@ -45,8 +45,8 @@ public enum ScanEngine {
 
     public static func scan(_ files: [InputFile], options: ScanOptions, progress: ScanProgress? = nil) -> ScanResult {
         var options = options
-        if options.reading.groupBy == nil {
-            options.reading.groupBy = decideGroupKey(files, configuration: options.reading)
+        if options.reading.primaryGroupKey == nil {
+            options.reading.primaryGroupKey = decidePrimaryGroupKey(files, configuration: options.reading)
         }
         // Looked at once per file: plain regular files are split and mapped, the rest streamed.
         let plain = files.map(isPlainRegularFile)
@@ -98,7 +98,8 @@ public enum ScanEngine {
             }
         }
 
-        var result = ScanResult(groupBy: options.reading.groupBy ?? scanners.compactMap(\.counter.groupKey?.kind).first ?? .upstreamCluster)
+        var result = ScanResult(groupBy: options.reading.primaryGroupKey
+            ?? scanners.compactMap(\.counter.keys.primary).first ?? options.reading.groupOrder[0])
         for scanner in scanners { scanner.counter.add(to: &result.counts) }
         // Units of one input are consecutive and in file order: sum them, and number sample lines.
         let samplesByUnit = unitSamples.withLock { $0 }
@@ -155,8 +156,7 @@ public enum ScanEngine {
         }
         let workers = scanners.map { scanner -> (runs: [BucketRun], keys: [UInt32]) in
             let runs = scanner.runs.takeRuns()
-            let count = scanner.counter.groupKey?.interner.count ?? 0
-            return (runs, (0..<count).map { id(of: scanner.counter.keyName(UInt32($0))) })
+            return (runs, (0..<scanner.counter.keys.count).map { id(of: scanner.counter.keyName(UInt32($0))) })
         }
         let runs = workers.flatMap(\.runs)
         let ranges = runs.compactMap(\.bucketRange)
@@ -201,16 +201,18 @@ public enum ScanEngine {
         result.timeline = timeline
     }
 
-    /// The key to group by when not told: the cluster if the first input's format has one.
-    /// Decided before the workers start so that all of them intern the same field.
-    static func decideGroupKey(_ files: [InputFile], configuration: ReadingConfiguration) -> FieldKind? {
+    /// The field whose keys keep plain names (`GroupKeys`): the one the first input is grouped
+    /// by, else the group order's first. Decided before the workers start so that all of them
+    /// name keys alike; nil for one input that cannot be read twice (standard input, a pipe),
+    /// whose one worker decides from its first chunk.
+    static func decidePrimaryGroupKey(_ files: [InputFile], configuration: ReadingConfiguration) -> FieldKind? {
+        let order = configuration.groupOrder
         switch configuration.format {
-        case .fixed(let plan): return plan.defaultGroupKey
+        case .fixed(let plan): return plan.groupKey(preferring: order)
         case .automatic:
-            // Standard input and pipes cannot be read twice: their worker decides from its own first chunk.
             guard let first = files.first(where: { !$0.isStandardInput && isRegularFile($0.path) }),
                 let source = try? openInput(first.path)
-            else { return nil }
+            else { return files.count == 1 ? nil : order[0] }
             var head = [UInt8](repeating: 0, count: 256 << 10)
             let count = head.withUnsafeMutableBytes { buffer -> Int in
                 var filled = 0
@@ -221,7 +223,7 @@ public enum ScanEngine {
             }
             let parser = LineParser(choosingAmong: configuration.plans)
             let chosen = head.withUnsafeBytes { parser.chooseFormat(from: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            return chosen ? parser.currentPlan.defaultGroupKey : nil
+            return chosen ? parser.currentPlan.groupKey(preferring: order) : order[0]
         }
     }
 

@@ -2,7 +2,7 @@ import AccessLogFormat
 
 /// A record the counter took, as the windows need it.
 public struct CountedRecord: Sendable {
-    /// The group key's interned id (see `RecordCounter.groupKey`).
+    /// The key's id (see `RecordCounter.keys`).
     public var key: UInt32
     /// The time the windows bucket it at: its start time, or the read time under
     /// `TimeSource.processing`; `Int64.min` for a record without a start time (event time).
@@ -10,14 +10,19 @@ public struct CountedRecord: Sendable {
     public var flags: UInt32
 }
 
-/// One input's pass through the counter: its parser (formats are detected per input), its
-/// counts, and the watermark that decides lateness.
+/// One input's pass through the counter: its parser (formats are detected per input), the
+/// field it is grouped by (decided with its format), its counts, and the watermark that
+/// decides lateness.
 public struct InputTally {
     public let parser: LineParser
     public var summary: InputSummary
     /// Physical lines, blank ones included: where the input's next line is, for samples.
     public var physicalLines = 0
     var formatChosen: Bool
+    /// The keys of the field it is grouped by; nil until `prepare`.
+    var keyLookup: KeyLookup?
+    /// The fields a record of this input is looked at for (`MissingFields`).
+    var countedFields = MissingFields.always
     /// The newest start time counted in this input.
     var latestStart = Int64.min
 
@@ -38,6 +43,7 @@ public struct InputTally {
             summary.lines = 0
             summary.records = 0
             summary.malformed = 0
+            summary.missingFields = MissingFields()
         }
         return summary
     }
@@ -47,15 +53,17 @@ public struct InputTally {
 ///
 /// One counter per thread. It owns the tokenizer and the flag counter, checks the line's
 /// length, parses it with the input's parser, counts malformed lines by reason (keeping
-/// samples), applies `--since`/`--until`, interns the group key within `maxKeys`, counts the
-/// flags, tracks lateness against the input's watermark, and hands each counted record back
-/// to its driver, whose windows take it from there. Nothing is allocated per line.
+/// samples), applies `--since`/`--until`, interns the key of the input's group field within
+/// `maxKeys`, counts the fields its records lacked and the flags, tracks lateness against the
+/// input's watermark, and hands each counted record back to its driver, whose windows take it
+/// from there. Nothing is allocated per line.
 public final class RecordCounter {
     public let configuration: ReadingConfiguration
     public let tokenizer = LineTokenizer(internedKeys: [])
     public let flagCounter = FlagCounter()
     public let plans: [LinePlan]
-    public private(set) var groupKey: GroupKey?
+    /// The keys of every field the inputs were grouped by.
+    public let keys: GroupKeys
     /// Time given to records under `TimeSource.processing`: the driver sets it from its clock,
     /// once per chunk or batch rather than once per line.
     public var processingMicros: Int64 = 0
@@ -80,13 +88,7 @@ public final class RecordCounter {
         until = configuration.until ?? .max
         allowedLatenessMicros = Int64(configuration.allowedLateness) * 1_000_000
         processingTime = configuration.timeSource == .processing
-        if let groupBy = configuration.groupBy { setGroupKey(groupBy) }
-    }
-
-    /// Groups by `kind` from now on; the first call wins (ids are only meaningful for one key).
-    public func setGroupKey(_ kind: FieldKind) {
-        guard groupKey == nil else { return }
-        groupKey = GroupKey(kind: kind, tokenizer: tokenizer, maxKeys: configuration.maxKeys)
+        keys = GroupKeys(tokenizer: tokenizer, maxKeys: configuration.maxKeys, primary: configuration.primaryGroupKey)
     }
 
     /// A new input (a file, a part of one, a followed file, a stream).
@@ -99,11 +101,17 @@ public final class RecordCounter {
         return InputTally(parser: parser, summary: InputSummary(path: path), formatChosen: !parser.isAutomatic)
     }
 
-    /// Chooses the input's format from its first bytes (whole lines), and the group key with it
-    /// when none is set. `atEnd`: no more bytes will come, so this is the choice.
+    /// Chooses the input's format from its first bytes (whole lines), and its group field with
+    /// it: the first of the group order the format has. `atEnd`: no more bytes will come, so
+    /// this is the choice. The field stays when the format changes midway; records of the new
+    /// format that lack it are counted as missing it.
     public func prepare(_ input: inout InputTally, head: UnsafeRawBufferPointer, atEnd: Bool = false) {
+        guard !input.formatChosen || input.keyLookup == nil else { return }
         if !input.formatChosen { input.formatChosen = input.parser.chooseFormat(from: head) || atEnd }
-        if groupKey == nil { setGroupKey(input.parser.currentPlan.defaultGroupKey) }
+        let field = keys.field(input.parser.currentPlan.groupKey(preferring: configuration.groupOrder))
+        input.keyLookup = field
+        input.countedFields = MissingFields.always.union(field.interned)
+        input.summary.groupBy = field.key.kind
     }
 
     /// Counts one line (without its `\n`); returns the record when it was counted, nil for a
@@ -117,6 +125,8 @@ public final class RecordCounter {
             malformed(.lineTooLong, line, &input)
             return nil
         }
+        let field = input.keyLookup.unsafelyUnwrapped
+        tokenizer.internOnly(field.interned)
         if let reason = input.parser.parse(line) {
             malformed(reason, line, &input)
             return nil
@@ -128,7 +138,11 @@ public final class RecordCounter {
         }
         input.summary.records &+= 1
         input.summary.lines &+= 1
-        let id = groupKey.unsafelyUnwrapped.id(of: record, overflowed: &keysOverflowed)
+        let missing = input.countedFields.subtracting(tokenizer.presentFields)
+        if !missing.isEmpty { input.summary.missingFields.count(missing) }
+        if input.summary.envelope == nil, let envelope = tokenizer.envelope { input.summary.envelope = envelope }
+        let local = field.key.id(of: record, overflowed: &keysOverflowed)
+        let id = field.mapped(local) ?? keys.map(local, in: field)
         flagCounter.count(record, key: id, tokenizer: tokenizer)
         var micros = record.startMicros
         if processingTime {
@@ -181,13 +195,10 @@ public final class RecordCounter {
     }
 
     /// The name of key id `id`.
-    public func keyName(_ id: UInt32) -> String { groupKey?.interner.string(for: id) ?? GroupKey.missingName }
+    public func keyName(_ id: UInt32) -> String { keys.name(of: id) }
 
     /// Totals by key name.
-    public func totals() -> FlagTotals {
-        guard let groupKey else { return FlagTotals() }
-        return flagCounter.totals { groupKey.interner.string(for: $0) }
-    }
+    public func totals() -> FlagTotals { flagCounter.totals(naming: keys.name(of:)) }
 
     /// Adds everything this counter counted (but inputs, which drivers sum themselves) to `summary`.
     public func add(to summary: inout CountSummary) {

@@ -60,4 +60,32 @@ struct TailEngineTests {
         #expect(second.records == scanned.records)
         #expect(second.totals == scanned.totals)
     }
+
+    /// An Istio log and an Envoy-default one (no cluster field) in one folder: each is grouped
+    /// by its own field, as `scan` groups them, and a restart reads the keys back by name.
+    @Test func eachFileOfAMixedFolderIsGroupedByItsOwnFieldAcrossRuns() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let logs = folder.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.samples.appendingPathComponent("istio.log"), to: logs.appendingPathComponent("a-istio.log"))
+        let envoy = try Data(contentsOf: Self.samples.appendingPathComponent("envoy.log"))
+        let envoyLog = logs.appendingPathComponent("b-envoy.log")
+        try envoy[..<(envoy.count / 2)].write(to: envoyLog)
+        let state = folder.appendingPathComponent("state").path
+        let first = try Self.follow(logs.path, state: state)
+        #expect(first.groupBy == .upstreamCluster)
+        #expect(first.inputs.map(\.groupBy) == [.upstreamCluster, .authority])
+        #expect(first.totals.keys.keys.contains { $0.hasPrefix("authority:") })
+
+        let handle = try FileHandle(forWritingTo: envoyLog)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: envoy[(envoy.count / 2)...])
+        try handle.close()
+        let second = try Self.follow(logs.path, state: state)
+        let scanned = ScanEngine.scan([logs.path], options: ScanOptions())
+        #expect(scanned.inputs.map(\.groupBy) == [.upstreamCluster, .authority])
+        #expect(second.totals == scanned.totals)
+        #expect(second.inputs.map(\.groupBy) == scanned.inputs.map(\.groupBy))
+    }
 }
