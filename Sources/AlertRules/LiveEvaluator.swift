@@ -8,29 +8,69 @@ import RecordCounting
 /// alert is evaluated again as the clock passes each second (so alerts resolve and `for`
 /// elapses when traffic stops).
 public struct LiveEvaluator {
-    public private(set) var rules: [AlertRule]
+    public private(set) var rules: [AlertRule] {
+        didSet { describeRules() }
+    }
     /// Per key id, one track per rule (same order as `rules`).
     private var tracks: [UInt32: [RuleTrack]] = [:]
+    /// Per key id, the indexes of the rules that apply to it (nil until its first evaluation):
+    /// matched once, not once a second.
+    private var applicable: [[Int]?] = []
+    /// Per rule: its flags, its window and its limits, and the window sums of the key being evaluated.
+    private var masks: [UInt32] = []
+    private var windowLengths: [Int] = []
+    private var limits: [RuleTrack.Limits] = []
+    private var counts: [Int] = []
+    private var requests: [Int] = []
 
-    public init(rules: [AlertRule]) { self.rules = rules }
+    public init(rules: [AlertRule]) {
+        self.rules = rules
+        describeRules()
+    }
+
+    private mutating func describeRules() {
+        masks = rules.map(\.flags.rawValue)
+        windowLengths = rules.map(\.window)
+        limits = rules.map(RuleTrack.Limits.init)
+        counts = Array(repeating: 0, count: rules.count)
+        requests = counts
+        applicable = []
+    }
 
     /// The longest rule window, seconds: how much history the windows must keep.
     public var longestWindow: Int { rules.map(\.window).max() ?? 60 }
 
-    /// Steps key `id` (named `name`) at second `second`. `secondEnded`: the second is over and
-    /// this is the pass that closes it.
-    public mutating func evaluate(key id: UInt32, name: String, second: Int64, windows: LiveWindows, secondEnded: Bool) -> [AlertEvent] {
+    /// Steps key `id` (named `name`, asked only when needed) at second `second`.
+    /// `secondEnded`: the second is over and this is the pass that closes it.
+    public mutating func evaluate(key id: UInt32, name: @autoclosure () -> String, second: Int64, windows: LiveWindows,
+                                  secondEnded: Bool) -> [AlertEvent] {
+        var known: String?
+        func keyName() -> String {
+            if let known { return known }
+            known = name()
+            return known!
+        }
+        let index = Int(id)
+        if index >= applicable.count { applicable.append(contentsOf: repeatElement(nil, count: index + 1 - applicable.count)) }
+        if applicable[index] == nil {
+            let key = keyName()
+            applicable[index] = rules.indices.filter { rules[$0].applies(to: key) }
+        }
+        let ruleIndexes = applicable[index]!
         var keyTracks = tracks[id] ?? Array(repeating: RuleTrack(), count: rules.count)
         var events: [AlertEvent] = []
         let now = (second + 1) * 1_000_000
-        for (index, rule) in rules.enumerated() where rule.applies(to: name) {
-            let (count, requests) = windows.sums(key: id, mask: rule.flags.rawValue, window: rule.window, endingAt: second)
-            let windowEnds = secondEnded && (second + 1) % Int64(rule.window) == 0
-            switch keyTracks[index].step(rule, now: now, count: count, requests: requests, windowEnds: windowEnds) {
+        windows.sums(key: id, masks: masks, windows: windowLengths, endingAt: second, counts: &counts, requests: &requests)
+        for rule in ruleIndexes {
+            let count = counts[rule], requests = self.requests[rule]
+            let windowEnds = secondEnded && (second + 1) % Int64(windowLengths[rule]) == 0
+            switch keyTracks[rule].step(limits[rule], now: now, count: count, requests: requests, windowEnds: windowEnds) {
             case .firing(let startsAt):
-                events.append(AlertEvent(status: .firing, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: nil))
+                events.append(AlertEvent(status: .firing, rule: rules[rule], cluster: keyName(), count: count, requests: requests,
+                                         startsAt: startsAt, endsAt: nil))
             case .resolved(let startsAt, let endsAt):
-                events.append(AlertEvent(status: .resolved, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: endsAt))
+                events.append(AlertEvent(status: .resolved, rule: rules[rule], cluster: keyName(), count: count, requests: requests,
+                                         startsAt: startsAt, endsAt: endsAt))
             case nil:
                 break
             }

@@ -58,21 +58,35 @@ public final class LiveWindows {
         }
     }
 
-    /// Records carrying any flag of `mask`, and all records, of key `id` in the `window`
-    /// seconds ending with second `last`.
-    public func sums(key id: UInt32, mask: UInt32, window: Int, endingAt last: Int64) -> (count: Int, requests: Int) {
-        guard Int(id) < rings.count, let ring = rings[Int(id)] else { return (0, 0) }
-        var count = 0, requests = 0
-        var second = last - Int64(min(window, horizon)) + 1
-        while second <= last {
-            let slot = self.slot(second)
-            if ring.seconds[slot] == second {
-                requests += Int(ring.requests[slot])
-                for set in ring.sets where set.flags & mask != 0 { count += Int(set.counts[slot]) }
-            }
-            second += 1
+    /// For each rule `r`, the records carrying any flag of `masks[r]` into `counts[r]`, and all
+    /// records into `requests[r]`, of key `id` in the `windows[r]` seconds ending with second
+    /// `last`: every rule of a key in one pass over its longest window (`counts` and
+    /// `requests` hold one element per rule).
+    public func sums(key id: UInt32, masks: [UInt32], windows: [Int], endingAt last: Int64, counts: inout [Int], requests: inout [Int]) {
+        for rule in counts.indices {
+            counts[rule] = 0
+            requests[rule] = 0
         }
-        return (count, requests)
+        guard Int(id) < rings.count, let ring = rings[Int(id)] else { return }
+        let longest = min(windows.max() ?? 0, horizon)
+        var second = last
+        var slot = self.slot(last)
+        for age in 0..<longest {
+            if ring.seconds[slot] == second {
+                let n = Int(ring.requests[slot])
+                for rule in masks.indices where age < windows[rule] {
+                    requests[rule] += n
+                    for set in ring.sets where set.flags & masks[rule] != 0 { counts[rule] += Int(set.counts[slot]) }
+                }
+            }
+            second -= 1
+            slot = slot == 0 ? horizon - 1 : slot - 1
+        }
+    }
+
+    /// Whether key `id` has a record in the `horizon` seconds ending with `last`.
+    public func isActive(key id: UInt32, endingAt last: Int64) -> Bool {
+        Int(id) < rings.count && (rings[Int(id)]?.latest ?? .min) > last - Int64(horizon)
     }
 
     /// Keys with a record in the `horizon` seconds ending with `last`.
