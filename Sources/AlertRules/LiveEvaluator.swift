@@ -22,6 +22,9 @@ public struct LiveEvaluator {
     private var limits: [RuleTrack.Limits] = []
     private var counts: [Int] = []
     private var requests: [Int] = []
+    /// Every rule needs a flagged record to hold (`minCount` ≥ 1): then a key whose windows
+    /// hold none and whose alerts are all inactive only changes at a window end.
+    private var quietKeysWait = true
 
     public init(rules: [AlertRule]) {
         self.rules = rules
@@ -35,6 +38,15 @@ public struct LiveEvaluator {
         counts = Array(repeating: 0, count: rules.count)
         requests = counts
         applicable = []
+        quietKeysWait = rules.allSatisfy { $0.minCount >= 1 }
+    }
+
+    /// Whether stepping key `id` at second `second` would change nothing: no flagged record in
+    /// any window, every alert inactive, and no window ending (when the baseline learns).
+    private func wouldStandStill(key id: UInt32, second: Int64, windows: LiveWindows, secondEnded: Bool) -> Bool {
+        guard quietKeysWait, windows.latestFlaggedSecond(key: id) <= second - Int64(windowLengths.max() ?? 0) else { return false }
+        if secondEnded, windowLengths.contains(where: { (second + 1) % Int64($0) == 0 }) { return false }
+        return tracks[id]?.allSatisfy(\.isInactive) ?? true
     }
 
     /// The longest rule window, seconds: how much history the windows must keep.
@@ -50,6 +62,7 @@ public struct LiveEvaluator {
             known = name()
             return known!
         }
+        if wouldStandStill(key: id, second: second, windows: windows, secondEnded: secondEnded) { return [] }
         let index = Int(id)
         if index >= applicable.count { applicable.append(contentsOf: repeatElement(nil, count: index + 1 - applicable.count)) }
         if applicable[index] == nil {

@@ -18,8 +18,6 @@ public final class LiveWindows {
         var seconds: [Int64]
         var requests: [UInt32]
         var sets: [FlagSetRing] = []
-        /// The newest second counted, for `activeKeys`.
-        var latest = Int64.min
 
         init(horizon: Int) {
             seconds = Array(repeating: .min, count: horizon)
@@ -28,6 +26,12 @@ public final class LiveWindows {
     }
 
     private var rings: [KeyRing?] = []
+    /// Per key id, the newest second holding a record (for `activeKeys`), and the newest
+    /// holding one with a flag (a key whose flagged records have all left the windows can be
+    /// passed over without a sum); `.min` for none. Apart from the rings, so that asking costs
+    /// no copy of one.
+    private var latestSeconds: [Int64] = []
+    private var latestFlaggedSeconds: [Int64] = []
 
     public init(horizon: Int) {
         precondition(horizon > 0)
@@ -42,11 +46,16 @@ public final class LiveWindows {
     public func add(key id: UInt32, second: Int64, flags: UInt32, count: UInt32 = 1) {
         let index = Int(id)
         if index >= rings.count { rings.append(contentsOf: repeatElement(nil, count: index + 1 - rings.count)) }
-        if rings[index] == nil { rings[index] = KeyRing(horizon: horizon) }
+        if rings[index] == nil {
+            rings[index] = KeyRing(horizon: horizon)
+            latestSeconds.append(contentsOf: repeatElement(.min, count: rings.count - latestSeconds.count))
+            latestFlaggedSeconds.append(contentsOf: repeatElement(.min, count: rings.count - latestFlaggedSeconds.count))
+        }
+        latestSeconds[index] = max(latestSeconds[index], second)
+        if flags != 0 { latestFlaggedSeconds[index] = max(latestFlaggedSeconds[index], second) }
         let slot = self.slot(second)
         rings[index]!.withClearedSlot(slot, for: second) { ring in
             ring.requests[slot] &+= count
-            ring.latest = max(ring.latest, second)
             guard flags != 0 else { return }
             if let set = ring.sets.firstIndex(where: { $0.flags == flags }) {
                 ring.sets[set].counts[slot] &+= count
@@ -84,17 +93,19 @@ public final class LiveWindows {
         }
     }
 
+    /// The newest second holding a record of key `id` with a flag, `.min` when none did.
+    public func latestFlaggedSecond(key id: UInt32) -> Int64 {
+        Int(id) < latestFlaggedSeconds.count ? latestFlaggedSeconds[Int(id)] : .min
+    }
+
     /// Whether key `id` has a record in the `horizon` seconds ending with `last`.
     public func isActive(key id: UInt32, endingAt last: Int64) -> Bool {
-        Int(id) < rings.count && (rings[Int(id)]?.latest ?? .min) > last - Int64(horizon)
+        Int(id) < latestSeconds.count && latestSeconds[Int(id)] > last - Int64(horizon)
     }
 
     /// Keys with a record in the `horizon` seconds ending with `last`.
     public func activeKeys(endingAt last: Int64) -> [UInt32] {
-        rings.indices.compactMap { index in
-            guard let ring = rings[index], ring.latest > last - Int64(horizon) else { return nil }
-            return UInt32(index)
-        }
+        latestSeconds.indices.compactMap { latestSeconds[$0] > last - Int64(horizon) ? UInt32($0) : nil }
     }
 
     /// Drops flag sets with no count left in the horizon, so a set seen once long ago stops
