@@ -191,14 +191,29 @@ public enum ScanEngine {
         }
         result.unchartedSpikingKeys = Set(result.spikes.map(\.cluster)).count - chartedCount
         if chartedCount > 0 {
+            var around = spikeTimeline(result.spikes, within: low...high, options: options, lanes: lanes)
+            for key in charted.indices where charted[key] { around.chart(names[key]) }
             merge.forEachBucket { bucket, keys, counts in
+                let second = bucket * resolution
                 for key in keys where charted[key] {
-                    timeline.add(UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)]), key: names[key],
-                                 at: bucket * resolution)
+                    let keyCounts = UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)])
+                    timeline.add(keyCounts, key: names[key], at: second)
+                    if around.covers(second) { around.add(keyCounts, key: names[key], at: second) }
                 }
             }
+            result.spikeTimeline = around
         }
         result.timeline = timeline
+    }
+
+    /// Ten minutes either side of the spikes, within the buckets `buckets`, in minute bins.
+    static func spikeTimeline(_ spikes: [Spike], within buckets: ClosedRange<Int64>, options: ScanOptions, lanes: Int) -> Timeline {
+        let resolution = Int64(options.resolutionSeconds) * 1_000_000
+        let margin = 600 / Int64(options.resolutionSeconds) + 1
+        let first = BinGrid.floorDiv(spikes.map(\.start).min()!, resolution) - margin
+        let last = BinGrid.floorDiv(spikes.map(\.end).max()!, resolution) + margin
+        return Timeline(buckets: max(first, buckets.lowerBound)...min(last, buckets.upperBound), resolutionSeconds: options.resolutionSeconds,
+                        lanes: lanes, maxBins: 60, binMultiple: 60)
     }
 
     /// The field whose keys keep plain names (`GroupKeys`): the one the first input is grouped
