@@ -90,13 +90,10 @@ public final class LinePlan: @unchecked Sendable {
         (decodeSlots, furtherDecodeSlots) = LinePlan.decodeOrder(kinds: [], splitTimes: [])
     }
 
-    /// The key `scan` groups by when not told: the cluster when the format has one.
-    public var defaultGroupKey: FieldKind { groupKey(preferring: [.upstreamCluster, .authority]) }
-
     /// The first key of `order` this format has a field of, else the last of `order`: how an
-    /// input is grouped under `--group-by cluster,authority`, so that the records of a format
-    /// without a cluster field (Envoy's default) are keyed by authority instead of all
-    /// landing in `-` beside the cluster-less lines of formats that have one.
+    /// input is grouped under `--group-by cluster,authority` (the default), so that the records
+    /// of a format without a cluster field (Envoy's default) are keyed by authority instead of
+    /// all landing in `-` beside the cluster-less lines of formats that have one.
     public func groupKey(preferring order: [FieldKind]) -> FieldKind {
         precondition(!order.isEmpty)
         return order.first(where: hasField) ?? order[order.count - 1]

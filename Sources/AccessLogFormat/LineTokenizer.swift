@@ -80,10 +80,11 @@ public final class LineTokenizer {
         /// The caller keeps the plan alive while it reads the line's fields.
         var plan: Unmanaged<LinePlan>?
         var internMask: UInt32 = 0
-        /// JSON lines: the kinds (bit `rawValue`) whose key the last line held. A JSON line
-        /// need not hold every key of the plan, and an absent key's slot keeps an earlier
-        /// line's range (or none at all), which `value(of:)` must not hand out.
-        var jsonKindsPresent: UInt32 = 0
+        /// The kinds (bit `rawValue`) the last line held: its format's for a text line; for a
+        /// JSON line the keys it held. A JSON line need not hold every key of the plan, and an
+        /// absent key's slot keeps an earlier line's range (or none at all), which
+        /// `value(of:)` must not hand out. Kept per line so that reading it is one load.
+        var presentKinds: UInt32 = 0
         var envelope: Envelope?
     }
     private let state = UnsafeMutablePointer<LineState>.allocate(capacity: 1)
@@ -95,10 +96,7 @@ public final class LineTokenizer {
     /// The fields the last line held: those of its format for text lines; for JSON lines the
     /// keys present and not `null`. A record's value of a field not in it is absent, not `-`;
     /// `FieldSet.countedBy.subtracting(presentFields)` is what the record lacks.
-    public var presentFields: FieldSet {
-        guard let plan = state.pointee.plan?.takeUnretainedValue() else { return [] }
-        return plan.jsonKeys == nil ? plan.fields : FieldSet(rawValue: state.pointee.jsonKindsPresent)
-    }
+    public var presentFields: FieldSet { FieldSet(rawValue: state.pointee.presentKinds) }
     /// The last line had text after the format's last field (tolerated, ignored).
     public var hadExtraFields: Bool { state.pointee.hadExtraFields }
     /// Bytes before the format's first literal: a collector's prefix (`pod container `, `ACCESS `…).
@@ -123,6 +121,11 @@ public final class LineTokenizer {
     public var internedKeys: Set<FieldKind> {
         didSet { state.pointee.internMask = internedKeys.reduce(0) { $0 | 1 << $1.rawValue } }
     }
+
+    /// Interns only `keys` from the next line on, leaving `internedKeys` as it was: one store,
+    /// for a counter whose inputs are grouped by different fields and that switches per line.
+    @inline(__always)
+    package func internOnly(_ keys: FieldSet) { state.pointee.internMask = keys.rawValue }
 
     /// Most fields a format may have: the tokenizer keeps one range per field in a fixed array.
     static let maxSlots = 256
@@ -181,7 +184,7 @@ public final class LineTokenizer {
         guard let plan = state.pointee.plan?.takeUnretainedValue(), let base = state.pointee.line.baseAddress else { return nil }
         let slot = plan.slotOfKind[Int(kind.rawValue)]
         guard slot >= 0 else { return nil }
-        if plan.jsonKeys != nil, state.pointee.jsonKindsPresent & (1 << kind.rawValue) == 0 { return nil }
+        if state.pointee.presentKinds & (1 << kind.rawValue) == 0 { return nil }
         let range = ranges[slot]
         return UnsafeRawBufferPointer(start: base + Int(range.start), count: Int(range.end - range.start))
     }
@@ -226,7 +229,7 @@ public final class LineTokenizer {
             state.pointee.plan = Unmanaged.passUnretained(plan)
         }
         let internMask = state.pointee.internMask
-        state.pointee.jsonKindsPresent = 0
+        state.pointee.presentKinds = 0
         guard let base = line.baseAddress, line.count > 0 else { return .missingFields }
         // Field ranges are 32-bit.
         guard line.count <= Int32.max else { return .lineTooLong }
@@ -234,8 +237,9 @@ public final class LineTokenizer {
         if base.load(fromByteOffset: end - 1, as: UInt8.self) == 13 { end -= 1 }
         if let keys = plan.jsonKeys {
             return executeJSON(plan, keys, base, end: end, internMask: internMask, &record, &prefixLength,
-                               &state.pointee.jsonKindsPresent)
+                               &state.pointee.presentKinds)
         }
+        state.pointee.presentKinds = plan.fields.rawValue
         structure.pointee.build(base, count: end)
         let index = structure.pointee
         let literals = UnsafeRawPointer(plan.literals.baseAddress!)

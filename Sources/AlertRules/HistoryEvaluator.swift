@@ -30,6 +30,7 @@ public struct Spike: Sendable, Equatable {
 /// thread count nor on the order of the inputs.
 package struct HistoryEvaluator {
     package let rules: [AlertRule]
+    let limits: [RuleTrack.Limits]
     let resolution: Int64
     let lanes: Int
     /// Per rule: window and drain, in buckets.
@@ -37,20 +38,29 @@ package struct HistoryEvaluator {
     let drains: [Int64]
     let ringSize: Int
     let names: [String]
-    private var keys: [KeyHistory?]
+    /// Per merged key id: its index in `histories`, or -1 before its first bucket.
+    private var historyOfKey: [Int32]
+    private var histories: [KeyHistory] = []
+    /// Every history's rule loops, each history's side by side.
+    private var loops: [Loop] = []
+    /// Per history, its last `ringSize` buckets: their stamps, and `lanes` counters each.
+    /// Flat arrays in the value itself: the per-bucket path touches no reference counts.
+    private var stamps: [Int64] = []
+    private var values: [UInt32] = []
     package private(set) var spikes: [Spike] = []
     package private(set) var events: [AlertEvent] = []
 
     /// `names`: the key names by merged key id.
     package init(rules: [AlertRule], resolutionSeconds: Int, names: [String]) {
         self.rules = rules
+        limits = rules.map(RuleTrack.Limits.init)
         resolution = Int64(resolutionSeconds) * 1_000_000
         lanes = 1 + rules.count
         windows = rules.map { max(1, Int64($0.window / resolutionSeconds)) }
         drains = zip(rules, windows).map { rule, window in window + Int64(rule.keepFiringFor / resolutionSeconds) + 1 }
         ringSize = Int(windows.max() ?? 1)
         self.names = names
-        keys = Array(repeating: nil, count: names.count)
+        historyOfKey = Array(repeating: -1, count: names.count)
     }
 
     /// One rule's pass over one key.
@@ -70,59 +80,63 @@ package struct HistoryEvaluator {
         var episodeRequests = 0
     }
 
-    /// A key's last `ringSize` buckets and its rule loops.
-    final class KeyHistory {
+    /// A key's first and last bucket, and where its loops are.
+    struct KeyHistory {
+        let key: Int
         let first: Int64
         var last: Int64
-        var stamps: [Int64]
-        var values: [UInt32]
-        var loops: [Loop]
-
-        init(first: Int64, ringSize: Int, lanes: Int, loops: [Loop]) {
-            self.first = first
-            last = first
-            stamps = Array(repeating: .min, count: ringSize)
-            values = Array(repeating: 0, count: ringSize * lanes)
-            self.loops = loops
-        }
+        let loops: Range<Int>
     }
 
     /// Adds key `key`'s counters of bucket `bucket` (requests, then one per rule). Buckets of
     /// a key come in ascending order.
     package mutating func add(key: Int, bucket: Int64, counts: UnsafeBufferPointer<UInt32>) {
-        let history: KeyHistory
-        if let existing = keys[key] {
-            history = existing
-        } else {
-            let name = names[key]
-            let loops = rules.indices.filter { rules[$0].applies(to: name) }.map { Loop(rule: $0, bucket: bucket, windowStart: bucket) }
-            history = KeyHistory(first: bucket, ringSize: ringSize, lanes: lanes, loops: loops)
-            keys[key] = history
+        var history = Int(historyOfKey[key])
+        if history < 0 { history = startHistory(key: key, at: bucket) }
+        histories[history].last = bucket
+        let range = histories[history].loops
+        // A parked loop has nothing to catch up, and nothing to take from a bucket without its flags.
+        for index in range where !loops[index].parked {
+            var loop = loops[index]
+            catchUp(&loop, history, to: bucket)
+            loops[index] = loop
         }
-        history.last = bucket
-        for index in history.loops.indices {
-            catchUp(&history.loops[index], history, key: key, to: bucket)
+        // Written after every catch-up: the slot may still hold the bucket that leaves last.
+        let slot = (history * ringSize + ringSlot(bucket)) * lanes
+        stamps[history * ringSize + ringSlot(bucket)] = bucket
+        for lane in 0..<lanes { values[slot + lane] = counts[lane] }
+        for index in range where !loops[index].parked || counts[loops[index].rule + 1] > 0 {
+            var loop = loops[index]
+            take(&loop, history, bucket: bucket)
+            loops[index] = loop
         }
-        let slot = Int(bucket % Int64(ringSize) + Int64(ringSize)) % ringSize
-        history.stamps[slot] = bucket
-        for lane in 0..<lanes { history.values[slot * lanes + lane] = counts[lane] }
-        for index in history.loops.indices {
-            take(&history.loops[index], history, key: key, bucket: bucket)
+    }
+
+    private mutating func startHistory(key: Int, at bucket: Int64) -> Int {
+        let history = histories.count
+        historyOfKey[key] = Int32(history)
+        let name = names[key]
+        let first = loops.count
+        for rule in rules.indices where rules[rule].applies(to: name) {
+            loops.append(Loop(rule: rule, bucket: bucket, windowStart: bucket))
         }
+        histories.append(KeyHistory(key: key, first: bucket, last: bucket, loops: first..<loops.count))
+        stamps.append(contentsOf: repeatElement(.min, count: ringSize))
+        values.append(contentsOf: repeatElement(0, count: ringSize * lanes))
+        return history
     }
 
     /// Every key's last buckets drain the windows, so that alerts still firing resolve.
     package mutating func finish() {
-        for key in keys.indices {
-            guard let history = keys[key] else { continue }
-            for index in history.loops.indices {
-                var loop = history.loops[index]
-                let end = history.last + drains[loop.rule]
+        for history in histories.indices {
+            for index in histories[history].loops {
+                var loop = loops[index]
+                let end = histories[history].last + drains[loop.rule]
                 while !loop.parked, loop.bucket <= end {
                     if loop.track.isInactive, loop.count == 0 { break }
-                    step(&loop, history, key: key, entering: 0, enteringRequests: 0)
+                    step(&loop, history, entering: 0, enteringRequests: 0)
                 }
-                history.loops[index] = loop
+                loops[index] = loop
             }
         }
         spikes.sort { ($0.start, $0.cluster, $0.rule) < ($1.start, $1.cluster, $1.rule) }
@@ -134,24 +148,27 @@ package struct HistoryEvaluator {
     }
 
     @inline(__always)
-    private func value(_ history: KeyHistory, _ bucket: Int64, lane: Int) -> Int {
-        let slot = Int(bucket % Int64(ringSize) + Int64(ringSize)) % ringSize
-        return history.stamps[slot] == bucket ? Int(history.values[slot * lanes + lane]) : 0
+    private func ringSlot(_ bucket: Int64) -> Int { Int(bucket % Int64(ringSize) + Int64(ringSize)) % ringSize }
+
+    @inline(__always)
+    private func value(_ history: Int, _ bucket: Int64, lane: Int) -> Int {
+        let slot = history * ringSize + ringSlot(bucket)
+        return stamps[slot] == bucket ? Int(values[slot * lanes + lane]) : 0
     }
 
     /// Steps the empty buckets before `bucket` while the rule has something in its window.
-    private mutating func catchUp(_ loop: inout Loop, _ history: KeyHistory, key: Int, to bucket: Int64) {
+    private mutating func catchUp(_ loop: inout Loop, _ history: Int, to bucket: Int64) {
         while !loop.parked, loop.bucket < bucket {
             if loop.track.isInactive, loop.count == 0 {
                 loop.parked = true
                 return
             }
-            step(&loop, history, key: key, entering: 0, enteringRequests: 0)
+            step(&loop, history, entering: 0, enteringRequests: 0)
         }
     }
 
     /// Bucket `bucket`, already in the ring, for a loop that has caught up with it.
-    private mutating func take(_ loop: inout Loop, _ history: KeyHistory, key: Int, bucket: Int64) {
+    private mutating func take(_ loop: inout Loop, _ history: Int, bucket: Int64) {
         let flagged = value(history, bucket, lane: loop.rule + 1)
         if !loop.parked, loop.track.isInactive, loop.count == 0 { loop.parked = true }
         if loop.parked {
@@ -161,7 +178,7 @@ package struct HistoryEvaluator {
                 // The jump to the next flagged bucket.
                 loop.track.skipQuietWindows(Int((bucket - loop.windowStart) / window))
                 loop.bucket = bucket
-                loop.windowStart = bucket - (bucket - history.first) % window
+                loop.windowStart = bucket - (bucket - histories[history].first) % window
                 loop.requests = 0
                 var earlier = bucket - window + 1
                 while earlier < bucket {
@@ -171,13 +188,12 @@ package struct HistoryEvaluator {
             }
             loop.parked = false
         }
-        step(&loop, history, key: key, entering: flagged, enteringRequests: value(history, bucket, lane: 0))
+        step(&loop, history, entering: flagged, enteringRequests: value(history, bucket, lane: 0))
     }
 
     /// One bucket of one rule: the window takes the bucket in, the track steps, the oldest
     /// bucket leaves the window.
-    private mutating func step(_ loop: inout Loop, _ history: KeyHistory, key: Int, entering: Int, enteringRequests: Int) {
-        let rule = rules[loop.rule]
+    private mutating func step(_ loop: inout Loop, _ history: Int, entering: Int, enteringRequests: Int) {
         let window = windows[loop.rule]
         let bucket = loop.bucket
         loop.count += entering
@@ -185,7 +201,7 @@ package struct HistoryEvaluator {
         let wasInactive = loop.track.isInactive
         let now = (bucket + 1) * resolution
         let windowEnds = (bucket + 1 - loop.windowStart) % window == 0
-        let transition = loop.track.step(rule, now: now, count: loop.count, requests: loop.requests, windowEnds: windowEnds)
+        let transition = loop.track.step(limits[loop.rule], now: now, count: loop.count, requests: loop.requests, windowEnds: windowEnds)
         if wasInactive {
             // The episode's sums start with the window that began it.
             loop.episodeCount = loop.count
@@ -194,6 +210,15 @@ package struct HistoryEvaluator {
             loop.episodeCount += entering
             loop.episodeRequests += enteringRequests
         }
+        if let transition { record(transition, of: loop, key: histories[history].key) }
+        let oldest = bucket - window + 1
+        loop.count -= value(history, oldest, lane: loop.rule + 1)
+        loop.requests -= value(history, oldest, lane: 0)
+        loop.bucket = bucket + 1
+    }
+
+    private mutating func record(_ transition: RuleTrack.Transition, of loop: Loop, key: Int) {
+        let rule = rules[loop.rule]
         switch transition {
         case .firing(let startsAt):
             events.append(AlertEvent(status: .firing, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
@@ -204,12 +229,6 @@ package struct HistoryEvaluator {
                                 count: loop.episodeCount, requests: loop.episodeRequests))
             events.append(AlertEvent(status: .resolved, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
                                      startsAt: startsAt, endsAt: endsAt))
-        case nil:
-            break
         }
-        let oldest = bucket - window + 1
-        loop.count -= value(history, oldest, lane: loop.rule + 1)
-        loop.requests -= value(history, oldest, lane: 0)
-        loop.bucket = bucket + 1
     }
 }

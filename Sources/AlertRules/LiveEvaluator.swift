@@ -9,35 +9,88 @@ import RecordCounting
 /// alert is evaluated again as the clock passes each second (so alerts resolve and `for`
 /// elapses when traffic stops).
 public struct LiveEvaluator {
-    public private(set) var rules: [AlertRule]
+    public private(set) var rules: [AlertRule] {
+        didSet { describeRules() }
+    }
     /// Per key id, one track per rule (same order as `rules`).
     private var tracks: [UInt32: [RuleTrack]] = [:]
+    /// Per key id, the indexes of the rules that apply to it (nil until its first evaluation):
+    /// matched once, not once a second.
+    private var applicable: [[Int]?] = []
+    /// Per rule: its flags, its window and its limits, and the window sums of the key being evaluated.
+    private var masks: [UInt32] = []
+    private var windowLengths: [Int] = []
+    private var limits: [RuleTrack.Limits] = []
+    private var counts: [Int] = []
+    private var requests: [Int] = []
+    /// Every rule needs a flagged record to hold (`minCount` ≥ 1): then a key whose windows
+    /// hold none and whose alerts are all inactive only changes at a window end.
+    private var quietKeysWait = true
 
-    public init(rules: [AlertRule]) { self.rules = rules }
+    public init(rules: [AlertRule]) {
+        self.rules = rules
+        describeRules()
+    }
+
+    private mutating func describeRules() {
+        masks = rules.map(\.flags.rawValue)
+        windowLengths = rules.map(\.window)
+        limits = rules.map(RuleTrack.Limits.init)
+        counts = Array(repeating: 0, count: rules.count)
+        requests = counts
+        applicable = []
+        quietKeysWait = rules.allSatisfy { $0.minCount >= 1 }
+    }
+
+    /// Whether stepping key `id` at second `second` would change nothing: no flagged record in
+    /// any window, every alert inactive, and no window ending (when the baseline learns).
+    private func wouldStandStill(key id: UInt32, second: Int64, windows: LiveWindows, secondEnded: Bool) -> Bool {
+        guard quietKeysWait, windows.latestFlaggedSecond(key: id) <= second - Int64(windowLengths.max() ?? 0) else { return false }
+        if secondEnded, windowLengths.contains(where: { (second + 1) % Int64($0) == 0 }) { return false }
+        return tracks[id]?.allSatisfy(\.isInactive) ?? true
+    }
 
     /// The longest rule window, seconds: how much history the windows must keep.
     public var longestWindow: Int { rules.map(\.window).max() ?? 60 }
 
-    /// Steps key `id` (named `name`) at second `second`. `secondEnded`: the second is over and
-    /// this is the pass that closes it.
-    public mutating func evaluate(key id: UInt32, name: String, second: Int64, windows: LiveWindows, secondEnded: Bool) -> [AlertEvent] {
+    /// Steps key `id` (named `name`, asked only when needed) at second `second`.
+    /// `secondEnded`: the second is over and this is the pass that closes it.
+    public mutating func evaluate(key id: UInt32, name: @autoclosure () -> String, second: Int64, windows: LiveWindows,
+                                  secondEnded: Bool) -> [AlertEvent] {
+        var known: String?
+        func keyName() -> String {
+            if let known { return known }
+            known = name()
+            return known!
+        }
+        if wouldStandStill(key: id, second: second, windows: windows, secondEnded: secondEnded) { return [] }
+        let index = Int(id)
+        if index >= applicable.count { applicable.append(contentsOf: repeatElement(nil, count: index + 1 - applicable.count)) }
+        if applicable[index] == nil {
+            let key = keyName()
+            applicable[index] = rules.indices.filter { rules[$0].applies(to: key) }
+        }
+        let ruleIndexes = applicable[index]!
         var keyTracks = tracks[id] ?? Array(repeating: RuleTrack(), count: rules.count)
         var events: [AlertEvent] = []
         let now = (second + 1) * 1_000_000
-        for (index, rule) in rules.enumerated() where rule.applies(to: name) {
-            let (count, requests) = windows.sums(key: id, mask: rule.flags.rawValue, window: rule.window, endingAt: second)
-            let windowEnds = secondEnded && (second + 1) % Int64(rule.window) == 0
-            switch keyTracks[index].step(rule, now: now, count: count, requests: requests, windowEnds: windowEnds) {
+        windows.sums(key: id, masks: masks, windows: windowLengths, endingAt: second, counts: &counts, requests: &requests)
+        for rule in ruleIndexes {
+            let count = counts[rule], requests = self.requests[rule]
+            let windowEnds = secondEnded && (second + 1) % Int64(windowLengths[rule]) == 0
+            switch keyTracks[rule].step(limits[rule], now: now, count: count, requests: requests, windowEnds: windowEnds) {
             case .firing(let startsAt):
-                let cause = LiveEvaluator.dominantCause(windows, key: id, rule: rule, endingAt: second)
-                keyTracks[index].cause = cause.name
-                var event = AlertEvent(status: .firing, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: nil)
+                let cause = LiveEvaluator.dominantCause(windows, key: id, rule: rules[rule], endingAt: second)
+                keyTracks[rule].cause = cause.name
+                var event = AlertEvent(status: .firing, rule: rules[rule], cluster: keyName(), count: count, requests: requests,
+                                       startsAt: startsAt, endsAt: nil)
                 event.attribute(cause)
                 events.append(event)
             case .resolved(let startsAt, let endsAt):
-                var event = AlertEvent(status: .resolved, rule: rule, cluster: name, count: count, requests: requests, startsAt: startsAt, endsAt: endsAt)
-                event.attribute(keyTracks[index].firingCause)
-                keyTracks[index].cause = nil
+                var event = AlertEvent(status: .resolved, rule: rules[rule], cluster: keyName(), count: count, requests: requests,
+                                       startsAt: startsAt, endsAt: endsAt)
+                event.attribute(keyTracks[rule].firingCause)
+                keyTracks[rule].cause = nil
                 events.append(event)
             case nil:
                 break

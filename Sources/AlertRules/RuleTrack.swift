@@ -29,12 +29,35 @@ public struct RuleTrack: Sendable, Codable {
 
     static let baselineWeight = 0.3
 
+    /// What a step reads of its rule: plain numbers, so that stepping copies no strings.
+    package struct Limits: Sendable {
+        let minCount: Int
+        let minRequests: Int
+        let minRatio: Double
+        let baselineFactor: Double?
+        let forMicros: Int64
+        let keepFiringMicros: Int64
+
+        package init(_ rule: AlertRule) {
+            minCount = rule.minCount
+            minRequests = rule.minRequests
+            minRatio = rule.minRatio
+            baselineFactor = rule.baselineFactor
+            forMicros = Int64(rule.forDuration) * 1_000_000
+            keepFiringMicros = Int64(rule.keepFiringFor) * 1_000_000
+        }
+    }
+
     public init() {}
 
     /// Steps to time `now` (microseconds, the end of the bucket just completed) with the
     /// window's flagged `count` and `requests`. `windowEnds` says that `now` closes a whole
     /// window, when the baseline takes the window's count.
     public mutating func step(_ rule: AlertRule, now: Int64, count: Int, requests: Int, windowEnds: Bool) -> Transition? {
+        step(Limits(rule), now: now, count: count, requests: requests, windowEnds: windowEnds)
+    }
+
+    package mutating func step(_ rule: Limits, now: Int64, count: Int, requests: Int, windowEnds: Bool) -> Transition? {
         let ratio = requests > 0 ? Double(count) / Double(requests) : 0
         var holds = count >= rule.minCount && requests >= rule.minRequests && ratio >= rule.minRatio
         if let factor = rule.baselineFactor {
@@ -45,7 +68,7 @@ public struct RuleTrack: Sendable, Codable {
             peakRatio = max(peakRatio, ratio)
         }
         var transition: Transition?
-        let forMicros = Int64(rule.forDuration) * 1_000_000
+        let forMicros = rule.forMicros
         switch phase {
         case .inactive:
             if holds {
@@ -68,7 +91,7 @@ public struct RuleTrack: Sendable, Codable {
         case .firing(let since, let lastTrue):
             if holds {
                 phase = .firing(since: since, lastTrue: now)
-            } else if now - lastTrue > Int64(rule.keepFiringFor) * 1_000_000 {
+            } else if now - lastTrue > rule.keepFiringMicros {
                 phase = .inactive
                 transition = .resolved(startsAt: since, endsAt: now)
             }
@@ -81,19 +104,25 @@ public struct RuleTrack: Sendable, Codable {
     }
 
     /// Skips `windows` whole quiet windows (no flagged record): the baseline decays as if
-    /// each had been stepped with a count of 0.
+    /// each had been stepped with a count of 0, one multiplication a window as `step` does.
+    /// Below `negligibleBaseline` it is 0: no later count can tell the two apart (it vanishes
+    /// in `0.3 * count + 0.7 * baseline` for any count ≥ 1, and `max(baseline, 1)` hides it),
+    /// so a gap of weeks costs a few dozen steps, not one per window.
     public mutating func skipQuietWindows(_ windows: Int) {
-        guard windows > 0, let value = baseline else { return }
-        baseline = value * pow1(1 - RuleTrack.baselineWeight, windows)
+        guard windows > 0, var value = baseline else { return }
+        for _ in 0..<windows {
+            value = (1 - RuleTrack.baselineWeight) * value
+            if value < RuleTrack.negligibleBaseline {
+                value = 0
+                break
+            }
+        }
+        baseline = value
     }
+
+    static let negligibleBaseline = 1e-20
 
     public var isInactive: Bool { phase == .inactive }
-
-    private func pow1(_ base: Double, _ exponent: Int) -> Double {
-        var result = 1.0
-        for _ in 0..<min(exponent, 4096) { result *= base }
-        return result
-    }
 }
 
 extension RuleTrack {

@@ -30,7 +30,7 @@ package final class BucketRuns {
     /// `memoryBudget`: bytes of cells held in memory.
     package init(masks: [UInt32], resolutionSeconds: Int, memoryBudget: Int = 32 << 20) {
         lanes = 1 + masks.count
-        stride = 3 + lanes
+        stride = BucketRuns.stride(lanes: lanes)
         resolution = Int64(resolutionSeconds) * 1_000_000
         maskCount = masks.count
         self.masks = .allocate(capacity: max(1, masks.count))
@@ -47,6 +47,9 @@ package final class BucketRuns {
         lastBucket.deallocate()
         lastCell.deallocate()
     }
+
+    /// A cell's length in words: the bucket (two), the key id, the lanes.
+    static func stride(lanes: Int) -> Int { 3 + lanes }
 
     /// The bucket index of a time in microseconds.
     @inline(__always)
@@ -99,72 +102,93 @@ package final class BucketRuns {
 
     /// The cells are full: combine them, and spill them to a file if that freed too little.
     private func makeRoom() {
-        count = BucketRuns.sortAndCombine(cells, count: count, stride: stride)
-        forgetLastCells()
+        sortAndCombine()
         guard count > capacity / 2 else { return }
         spilled.append(BucketRun(spilling: UnsafeBufferPointer(start: cells, count: count * stride), stride: stride))
         count = 0
+        forgetLastCells()
     }
 
     private func forgetLastCells() { lastBucket.update(repeating: .min, count: keyCapacity) }
 
     /// Every cell counted, as sorted runs; the counter starts empty again.
     package func takeRuns() -> [BucketRun] {
-        count = BucketRuns.sortAndCombine(cells, count: count, stride: stride)
-        forgetLastCells()
+        sortAndCombine()
         var runs = spilled
-        if count > 0 { runs.append(BucketRun(copying: UnsafeBufferPointer(start: cells, count: count * stride), stride: stride)) }
+        if count > 0 {
+            // The cells themselves become the last run: no copy of what may be the whole budget.
+            runs.append(BucketRun(taking: cells, count: count, stride: stride))
+            cells = .allocate(capacity: capacity * stride)
+        }
         spilled = []
         count = 0
+        forgetLastCells()
         return runs
     }
 
-    /// Sorts cells by (bucket, key) and adds up those of the same pair; returns the new count.
-    static func sortAndCombine(_ cells: UnsafeMutablePointer<UInt32>, count: Int, stride: Int) -> Int {
-        guard count > 1 else { return count }
-        func bucket(_ i: Int) -> Int64 { Int64(cells[i * stride]) | Int64(Int32(bitPattern: cells[i * stride + 1])) << 32 }
-        var order = [(bucket: Int64, key: UInt32, index: Int32)]()
+    /// Sorts the cells by bucket and adds up those of the same (bucket, key).
+    ///
+    /// Only the bucket is compared: cells come nearly in time order (a log is written as
+    /// requests end), which the standard library's merge sort takes in close to linear time,
+    /// and the order of keys within a bucket matters to no reader (the merge sums them by
+    /// key). The pairs are combined with the per-key last-cell table, which then points into
+    /// the combined cells, so counting goes on where it stopped.
+    func sortAndCombine() {
+        guard count > 1 else { return }
+        var order = [(bucket: Int64, index: Int32)]()
         order.reserveCapacity(count)
-        for i in 0..<count { order.append((bucket(i), cells[i * stride + 2], Int32(i))) }
-        order.sort { ($0.bucket, $0.key) < ($1.bucket, $1.key) }
-        let sorted = UnsafeMutablePointer<UInt32>.allocate(capacity: count * stride)
-        defer { sorted.deallocate() }
+        for i in 0..<count {
+            let cell = cells + i &* stride
+            order.append((Int64(cell[0]) | Int64(Int32(bitPattern: cell[1])) << 32, Int32(i)))
+        }
+        order.sort { $0.bucket < $1.bucket }
+        // Written in a new buffer that then takes the old one's place.
+        let sorted = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity * stride)
+        forgetLastCells()
         var written = 0
         for entry in order {
-            let source = cells + Int(entry.index) * stride
-            if written > 0 {
-                let last = sorted + (written - 1) * stride
-                if last[0] == source[0], last[1] == source[1], last[2] == source[2] {
-                    for lane in 3..<stride { last[lane] &+= source[lane] }
-                    continue
-                }
+            let source = cells + Int(entry.index) &* stride
+            let key = Int(source[2])
+            if lastBucket[key] == entry.bucket {
+                let target = sorted + lastCell[key] &* stride
+                for lane in 3..<stride { target[lane] &+= source[lane] }
+            } else {
+                (sorted + written &* stride).update(from: source, count: stride)
+                lastBucket[key] = entry.bucket
+                lastCell[key] = written
+                written += 1
             }
-            (sorted + written * stride).update(from: source, count: stride)
-            written += 1
         }
-        cells.update(from: sorted, count: written * stride)
-        return written
+        cells.deallocate()
+        cells = sorted
+        count = written
     }
 }
 
-/// Cells sorted by (bucket, key), in memory or in an unlinked temporary file.
+/// Cells sorted by bucket, each (bucket, key) once, in memory or in an unlinked temporary file.
 package final class BucketRun: @unchecked Sendable {
     let stride: Int
     package let cellCount: Int
-    private let memory: [UInt32]
+    /// The cells of a run kept in memory; nil for a spilled one.
+    private let memory: UnsafeMutablePointer<UInt32>?
     private let descriptor: Int32
+    /// First and last bucket, or nil for an empty run.
+    package let bucketRange: ClosedRange<Int64>?
 
-    init(copying cells: UnsafeBufferPointer<UInt32>, stride: Int) {
+    /// A run of the `count` cells at `cells`, which it owns from now on.
+    init(taking cells: UnsafeMutablePointer<UInt32>, count: Int, stride: Int) {
         self.stride = stride
-        cellCount = cells.count / stride
-        memory = Array(cells)
+        cellCount = count
+        memory = cells
         descriptor = -1
+        bucketRange = BucketRun.range(UnsafePointer(cells), count: count, stride: stride)
     }
 
     init(spilling cells: UnsafeBufferPointer<UInt32>, stride: Int) {
         self.stride = stride
         cellCount = cells.count / stride
-        memory = []
+        memory = nil
+        bucketRange = BucketRun.range(cells.baseAddress!, count: cellCount, stride: stride)
         descriptor = BucketRun.temporaryFile()
         var written = 0
         let bytes = UnsafeRawBufferPointer(cells)
@@ -176,7 +200,17 @@ package final class BucketRun: @unchecked Sendable {
         }
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    deinit {
+        memory?.deallocate()
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    @inline(__always)
+    static func bucket(of cell: UnsafePointer<UInt32>) -> Int64 { Int64(cell[0]) | Int64(Int32(bitPattern: cell[1])) << 32 }
+
+    private static func range(_ cells: UnsafePointer<UInt32>, count: Int, stride: Int) -> ClosedRange<Int64>? {
+        count > 0 ? bucket(of: cells)...bucket(of: cells + (count - 1) * stride) : nil
+    }
 
     /// A file in `$TMPDIR` (or /tmp), unlinked at once: it goes away with the descriptor.
     private static func temporaryFile() -> Int32 {
@@ -188,125 +222,140 @@ package final class BucketRun: @unchecked Sendable {
         return fd
     }
 
-    /// Reads the run's cells in order, a block at a time.
-    package struct Cursor {
-        let run: BucketRun
-        private var block: [UInt32]
-        private var blockStart = 0
-        private var blockCells = 0
-        private var position = 0
+    /// Where a reader of this run starts: the whole run in memory, or a spilled run's first
+    /// block read into `block` (room for `Reader.blockCells` cells).
+    func reader(keys: UnsafePointer<UInt32>, block: UnsafeMutablePointer<UInt32>) -> Reader {
+        var reader = Reader(run: self, keys: keys, cells: UnsafePointer(memory ?? block), block: block)
+        if memory == nil { reader.load() }
+        return reader
+    }
+
+    /// Reads a run's cells in order, a block at a time when spilled. A plain value over
+    /// pointers, so that the merge's per-cell path counts no references; its run and key
+    /// table outlive it (the merge holds both).
+    struct Reader {
         static let blockCells = 16 * 1024
+        let run: BucketRun
+        let keys: UnsafePointer<UInt32>
+        let stride: Int
+        let cellCount: Int
+        private(set) var cells: UnsafePointer<UInt32>
+        private let block: UnsafeMutablePointer<UInt32>
+        private var blockStart = 0
+        private var blockEnd: Int
+        private var position = 0
 
-        init(_ run: BucketRun) {
+        init(run: BucketRun, keys: UnsafePointer<UInt32>, cells: UnsafePointer<UInt32>, block: UnsafeMutablePointer<UInt32>) {
             self.run = run
-            block = run.descriptor >= 0 ? Array(repeating: 0, count: Cursor.blockCells * run.stride) : []
-            load()
+            self.keys = keys
+            stride = run.stride
+            cellCount = run.cellCount
+            self.cells = cells
+            self.block = block
+            blockEnd = run.memory == nil ? 0 : run.cellCount
         }
 
-        package var isAtEnd: Bool { position >= run.cellCount }
+        var isAtEnd: Bool { position >= cellCount }
 
-        private mutating func load() {
-            guard run.descriptor >= 0, position < run.cellCount else { return }
+        /// The next cell; only when not at the end.
+        @inline(__always)
+        var cell: UnsafePointer<UInt32> { cells + (position &- blockStart) &* stride }
+
+        @inline(__always)
+        mutating func advance() {
+            position &+= 1
+            if position == blockEnd, position < cellCount { load() }
+        }
+
+        /// Reads the block that starts at `position` from the run's file.
+        mutating func load() {
             blockStart = position
-            blockCells = min(Cursor.blockCells, run.cellCount - position)
-            let stride = run.stride
-            let descriptor = run.descriptor
-            block.withUnsafeMutableBytes { bytes in
-                var read = 0
-                let wanted = blockCells * stride * 4
-                while read < wanted {
-                    let n = pread(descriptor, bytes.baseAddress! + read, wanted - read, off_t(position * stride * 4 + read))
-                    if n < 0 && errno == EINTR { continue }
-                    precondition(n > 0, "cannot read scan history back from its temporary file")
-                    read += n
-                }
+            blockEnd = min(position + Reader.blockCells, cellCount)
+            let wanted = (blockEnd - blockStart) * stride * 4
+            var read = 0
+            while read < wanted {
+                let n = pread(run.descriptor, UnsafeMutableRawPointer(block) + read, wanted - read, off_t(position * stride * 4 + read))
+                if n < 0 && errno == EINTR { continue }
+                precondition(n > 0, "cannot read scan history back from its temporary file")
+                read += n
             }
+            cells = UnsafePointer(block)
         }
-
-        /// The bucket of the next cell; only when not at the end.
-        package var bucket: Int64 {
-            withCell { Int64($0[0]) | Int64(Int32(bitPattern: $0[1])) << 32 }
-        }
-
-        /// Calls `body` with the next cell's key and counters, and moves past it.
-        package mutating func take(_ body: (UInt32, UnsafeBufferPointer<UInt32>) -> Void) {
-            let lanes = run.stride - 3
-            withCell { body($0[2], UnsafeBufferPointer(rebasing: $0[3..<(3 + lanes)])) }
-            position += 1
-            if run.descriptor >= 0, position == blockStart + blockCells { load() }
-        }
-
-        private func withCell<T>(_ body: (UnsafeBufferPointer<UInt32>) -> T) -> T {
-            let stride = run.stride
-            if run.descriptor >= 0 {
-                return block.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[((position - blockStart) * stride)...])) }
-            }
-            return run.memory.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[(position * stride)...])) }
-        }
-    }
-
-    package func cursor() -> Cursor { Cursor(self) }
-
-    /// First and last bucket, or nil for an empty run.
-    package var bucketRange: ClosedRange<Int64>? {
-        guard cellCount > 0 else { return nil }
-        let first = cursor()
-        let low = first.bucket
-        var last = cursor()
-        last.skip(to: cellCount - 1)
-        return low...last.bucket
-    }
-}
-
-extension BucketRun.Cursor {
-    mutating func skip(to index: Int) {
-        position = index
-        if run.descriptor >= 0 { load() }
     }
 }
 
 /// Merges the runs of every worker into one stream of buckets in time order, the keys of
 /// each worker translated to one numbering.
 package struct BucketMerge {
-    struct Source {
-        var cursor: BucketRun.Cursor
-        let keys: [UInt32]
-    }
-    private var sources: [Source]
+    private let workers: [(runs: [BucketRun], keys: [UInt32])]
     package let lanes: Int
     package let keyCount: Int
 
-    /// `sources`: each worker's runs and, per local key id, the merged key id.
+    /// `workers`: each worker's runs and, per local key id, the merged key id.
     package init(_ workers: [(runs: [BucketRun], keys: [UInt32])], lanes: Int, keyCount: Int) {
-        sources = workers.flatMap { worker in worker.runs.map { Source(cursor: $0.cursor(), keys: worker.keys) } }
-        sources.removeAll { $0.cursor.isAtEnd }
+        self.workers = workers.map { ($0.runs.filter { $0.cellCount > 0 }, $0.keys) }
         self.lanes = lanes
         self.keyCount = keyCount
     }
 
     /// Calls `body` once per bucket holding any cell, in ascending order, with the keys counted
     /// in it and every key's summed counters (`lanes` per key, by merged key id).
-    package mutating func forEachBucket(_ body: (_ bucket: Int64, _ keys: [Int], _ counts: UnsafeBufferPointer<UInt32>) -> Void) {
+    package func forEachBucket(_ body: (_ bucket: Int64, _ keys: [Int], _ counts: UnsafeBufferPointer<UInt32>) -> Void) {
+        let lanes = self.lanes
         let sums = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: max(1, keyCount * lanes))
         sums.initialize(repeating: 0)
-        defer { sums.deallocate() }
+        // Each worker's key table, and one read block per spilled run, for the readers to point at.
+        let tables = workers.map { worker -> UnsafeMutableBufferPointer<UInt32> in
+            let table = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: max(1, worker.keys.count))
+            _ = table.initialize(from: worker.keys)
+            return table
+        }
+        let runCount = workers.reduce(0) { $0 + $1.runs.count }
+        let stride = BucketRuns.stride(lanes: lanes)
+        let blocks = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, runCount * BucketRun.Reader.blockCells * stride))
+        let readers = UnsafeMutablePointer<BucketRun.Reader>.allocate(capacity: max(1, runCount))
+        var active = 0
+        for (worker, table) in zip(workers, tables) {
+            for run in worker.runs {
+                // Safe: the tables, blocks and runs (held by `workers`) outlive the readers, freed below.
+                (readers + active).initialize(to: run.reader(keys: UnsafePointer(table.baseAddress!),
+                                                             block: blocks + active * BucketRun.Reader.blockCells * stride))
+                active += 1
+            }
+        }
+        defer {
+            readers.deinitialize(count: active)
+            readers.deallocate()
+            blocks.deallocate()
+            for table in tables { table.deallocate() }
+            sums.deallocate()
+        }
         var touched: [Int] = []
-        let lanes = self.lanes
-        while !sources.isEmpty {
+        while active > 0 {
             var bucket = Int64.max
-            for source in sources where source.cursor.bucket < bucket { bucket = source.cursor.bucket }
-            for index in sources.indices {
-                let keys = sources[index].keys
-                while !sources[index].cursor.isAtEnd, sources[index].cursor.bucket == bucket {
-                    sources[index].cursor.take { local, counts in
-                        let key = Int(keys[Int(local)])
-                        let base = key * lanes
-                        if sums[base] == 0 { touched.append(key) }
-                        for lane in 0..<lanes { sums[base + lane] &+= counts[lane] }
-                    }
+            for index in 0..<active { bucket = min(bucket, BucketRun.bucket(of: readers[index].cell)) }
+            var index = 0
+            while index < active {
+                let keys = readers[index].keys
+                while true {
+                    let cell = readers[index].cell
+                    guard BucketRun.bucket(of: cell) == bucket else { break }
+                    let key = Int(keys[Int(cell[2])])
+                    let base = key &* lanes
+                    if sums[base] == 0 { touched.append(key) }
+                    for lane in 0..<lanes { sums[base &+ lane] &+= cell[3 &+ lane] }
+                    readers[index].advance()
+                    if readers[index].isAtEnd { break }
+                }
+                if readers[index].isAtEnd {
+                    // The last reader takes the finished one's place: readers' order does not matter.
+                    active -= 1
+                    if index != active { readers[index] = readers[active] }
+                    (readers + active).deinitialize(count: 1)
+                } else {
+                    index += 1
                 }
             }
-            sources.removeAll { $0.cursor.isAtEnd }
             body(bucket, touched, UnsafeBufferPointer(sums))
             for key in touched { sums[(key * lanes)..<(key * lanes + lanes)].update(repeating: 0) }
             touched.removeAll(keepingCapacity: true)

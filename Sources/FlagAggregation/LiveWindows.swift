@@ -24,8 +24,6 @@ public final class LiveWindows {
         var seconds: [Int64]
         var requests: [UInt32]
         var sets: [FlagSetRing] = []
-        /// The newest second counted, for `activeKeys`.
-        var latest = Int64.min
 
         init(horizon: Int) {
             seconds = Array(repeating: .min, count: horizon)
@@ -34,6 +32,12 @@ public final class LiveWindows {
     }
 
     private var rings: [KeyRing?] = []
+    /// Per key id, the newest second holding a record (for `activeKeys`), and the newest
+    /// holding one with a flag (a key whose flagged records have all left the windows can be
+    /// passed over without a sum); `.min` for none. Apart from the rings, so that asking costs
+    /// no copy of one.
+    private var latestSeconds: [Int64] = []
+    private var latestFlaggedSeconds: [Int64] = []
 
     public init(horizon: Int) {
         precondition(horizon > 0)
@@ -48,11 +52,16 @@ public final class LiveWindows {
     public func add(key id: UInt32, second: Int64, flags: UInt32, tag: UInt8 = LiveWindows.untagged, count: UInt32 = 1) {
         let index = Int(id)
         if index >= rings.count { rings.append(contentsOf: repeatElement(nil, count: index + 1 - rings.count)) }
-        if rings[index] == nil { rings[index] = KeyRing(horizon: horizon) }
+        if rings[index] == nil {
+            rings[index] = KeyRing(horizon: horizon)
+            latestSeconds.append(contentsOf: repeatElement(.min, count: rings.count - latestSeconds.count))
+            latestFlaggedSeconds.append(contentsOf: repeatElement(.min, count: rings.count - latestFlaggedSeconds.count))
+        }
+        latestSeconds[index] = max(latestSeconds[index], second)
+        if flags != 0 { latestFlaggedSeconds[index] = max(latestFlaggedSeconds[index], second) }
         let slot = self.slot(second)
         rings[index]!.withClearedSlot(slot, for: second) { ring in
             ring.requests[slot] &+= count
-            ring.latest = max(ring.latest, second)
             guard flags != 0 else { return }
             if let set = ring.sets.firstIndex(where: { $0.flags == flags && $0.tag == tag }) {
                 ring.sets[set].counts[slot] &+= count
@@ -64,21 +73,40 @@ public final class LiveWindows {
         }
     }
 
-    /// Records carrying any flag of `mask`, and all records, of key `id` in the `window`
-    /// seconds ending with second `last`.
-    public func sums(key id: UInt32, mask: UInt32, window: Int, endingAt last: Int64) -> (count: Int, requests: Int) {
-        guard Int(id) < rings.count, let ring = rings[Int(id)] else { return (0, 0) }
-        var count = 0, requests = 0
-        var second = last - Int64(min(window, horizon)) + 1
-        while second <= last {
-            let slot = self.slot(second)
-            if ring.seconds[slot] == second {
-                requests += Int(ring.requests[slot])
-                for set in ring.sets where set.flags & mask != 0 { count += Int(set.counts[slot]) }
-            }
-            second += 1
+    /// For each rule `r`, the records carrying any flag of `masks[r]` into `counts[r]`, and all
+    /// records into `requests[r]`, of key `id` in the `windows[r]` seconds ending with second
+    /// `last`: every rule of a key in one pass over its longest window (`counts` and
+    /// `requests` hold one element per rule).
+    public func sums(key id: UInt32, masks: [UInt32], windows: [Int], endingAt last: Int64, counts: inout [Int], requests: inout [Int]) {
+        for rule in counts.indices {
+            counts[rule] = 0
+            requests[rule] = 0
         }
-        return (count, requests)
+        guard Int(id) < rings.count, let ring = rings[Int(id)] else { return }
+        let longest = min(windows.max() ?? 0, horizon)
+        var second = last
+        var slot = self.slot(last)
+        for age in 0..<longest {
+            if ring.seconds[slot] == second {
+                let n = Int(ring.requests[slot])
+                for rule in masks.indices where age < windows[rule] {
+                    requests[rule] += n
+                    for set in ring.sets where set.flags & masks[rule] != 0 { counts[rule] += Int(set.counts[slot]) }
+                }
+            }
+            second -= 1
+            slot = slot == 0 ? horizon - 1 : slot - 1
+        }
+    }
+
+    /// The newest second holding a record of key `id` with a flag, `.min` when none did.
+    public func latestFlaggedSecond(key id: UInt32) -> Int64 {
+        Int(id) < latestFlaggedSeconds.count ? latestFlaggedSeconds[Int(id)] : .min
+    }
+
+    /// Whether key `id` has a record in the `horizon` seconds ending with `last`.
+    public func isActive(key id: UInt32, endingAt last: Int64) -> Bool {
+        Int(id) < latestSeconds.count && latestSeconds[Int(id)] > last - Int64(horizon)
     }
 
     /// Records carrying any flag of `mask` per tag (untagged ones left out), of key `id` in the
@@ -101,10 +129,7 @@ public final class LiveWindows {
 
     /// Keys with a record in the `horizon` seconds ending with `last`.
     public func activeKeys(endingAt last: Int64) -> [UInt32] {
-        rings.indices.compactMap { index in
-            guard let ring = rings[index], ring.latest > last - Int64(horizon) else { return nil }
-            return UInt32(index)
-        }
+        latestSeconds.indices.compactMap { latestSeconds[$0] > last - Int64(horizon) ? UInt32($0) : nil }
     }
 
     /// Drops flag sets with no count left in the horizon, so a set seen once long ago stops

@@ -53,12 +53,15 @@ public struct Timeline: Sendable, Equatable {
     /// Per charted key: `lanes` counters per bin, bin after bin.
     public private(set) var keys: [String: [UInt32]] = [:]
 
-    /// A timeline for buckets `buckets` of `resolutionSeconds` each.
-    public init(buckets: ClosedRange<Int64>, resolutionSeconds: Int, lanes: Int) {
+    /// A timeline for buckets `buckets` of `resolutionSeconds` each, in at most `maxBins` bins
+    /// whose length is a multiple of `binMultiple` seconds too.
+    public init(buckets: ClosedRange<Int64>, resolutionSeconds: Int, lanes: Int, maxBins: Int = Timeline.maxBins, binMultiple: Int64 = 1) {
         let resolution = Int64(resolutionSeconds)
         firstSecond = buckets.lowerBound * resolution
         lastSecond = (buckets.upperBound + 1) * resolution - 1
-        grid = BinGrid(from: firstSecond, to: lastSecond + 1, resolution: resolution, maxBins: Timeline.maxBins)
+        var multiple = resolution
+        while multiple % binMultiple != 0 { multiple += resolution }
+        grid = BinGrid(from: firstSecond, to: lastSecond + 1, resolution: multiple, maxBins: maxBins)
         self.lanes = lanes
         requests = Array(repeating: 0, count: grid.count)
     }
@@ -73,7 +76,10 @@ public struct Timeline: Sendable, Equatable {
         if keys[key] == nil { keys[key] = Array(repeating: 0, count: grid.count * lanes) }
     }
 
-    /// Adds a charted key's counters at second `second`.
+    /// Whether second `second` falls in a bin.
+    public func covers(_ second: Int64) -> Bool { second >= grid.start && second < grid.end }
+
+    /// Adds a charted key's counters at second `second` (in a bin).
     public mutating func add(_ counts: UnsafeBufferPointer<UInt32>, key: String, at second: Int64) {
         let base = grid.bin(of: second) * lanes
         keys[key]!.withUnsafeMutableBufferPointer { bins in

@@ -68,7 +68,8 @@ struct LiveAlerting {
                 evaluateAll(at: closing, naming: name)
                 closing += 1
             }
-            windows.prune(endingAt: second)
+            // Once a horizon: flag sets outlive their counts by at most that, and sums skip stale slots.
+            if second / Int64(windows.horizon) != clockSecond / Int64(windows.horizon) { windows.prune(endingAt: second) }
         }
         clockSecond = second
         wallAtClock = wall
@@ -76,8 +77,10 @@ struct LiveAlerting {
 
     /// Steps every key with recent records or an unresolved alert as second `second` ends.
     private mutating func evaluateAll(at second: Int64, naming name: (UInt32) -> String) {
-        let keys = Set(windows.activeKeys(endingAt: second)).union(evaluator.trackedKeys)
-        for id in keys.sorted() {
+        var keys = windows.activeKeys(endingAt: second)
+        keys += evaluator.trackedKeys.filter { !windows.isActive(key: $0, endingAt: second) }
+        keys.sort()
+        for id in keys {
             pending += evaluator.evaluate(key: id, name: name(id), second: second, windows: windows, secondEnded: true)
         }
     }

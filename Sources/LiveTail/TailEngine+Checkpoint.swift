@@ -8,7 +8,7 @@ extension TailEngine {
         let now = clock.now()
         lastCheckpoint = now
         if durable { lastSync = now }
-        var state = TailState(groupBy: (counter.groupKey?.kind ?? options.reading.groupBy ?? .upstreamCluster).groupName)
+        var state = TailState(groupBy: primaryGroupKey.groupName, groupOrder: options.reading.groupOrder.map(\.groupName))
         state.files = follower.positions.map { $0.checkpoint(holding: contexts[$0.id]?.joiner.heldBytes ?? 0) }
         state.counters = counters
         state.totals = totals
@@ -33,7 +33,6 @@ extension TailEngine {
         earlierTotals = state.totals
         runOrder = 1 + (state.totals.keys.values.lazy.flatMap(\.causeSamples.values).map(\.inputOrder).max() ?? -1)
         inputs = state.inputs
-        guard let groupKey = counter.groupKey else { return }
-        alerting.restore(clockSecond: state.clockSecond, windows: state.windows, tracks: state.tracks) { groupKey.interner.intern($0) }
+        alerting.restore(clockSecond: state.clockSecond, windows: state.windows, tracks: state.tracks, id: counter.keys.id(named:))
     }
 }

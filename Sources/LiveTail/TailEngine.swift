@@ -63,14 +63,19 @@ public final class TailEngine: FollowerDelegate {
         store = try options.stateDirectory.map { try StateStore(directory: $0) }
         let state = options.ignoreCheckpoints ? nil : try store?.load()
         if let state {
-            guard let kind = FieldKind(groupName: state.groupBy) else { throw TailError("state: unknown grouping '\(state.groupBy)'") }
-            if let groupBy = options.reading.groupBy, groupBy != kind {
-                throw TailError("the state directory counts by \(state.groupBy), not \(groupBy.groupName); use another --state-dir or --ignore-checkpoints")
+            // A state written before group orders existed grouped every input by its one field.
+            let names = [state.groupBy] + (state.groupOrder ?? [state.groupBy])
+            let kinds = names.compactMap(FieldKind.init(groupName:))
+            guard kinds.count == names.count else { throw TailError("state: unknown grouping '\(names.joined(separator: ","))'") }
+            let order = Array(kinds.dropFirst())
+            if let groupBy = options.reading.groupBy, groupBy != order {
+                throw TailError("the state directory counts by \(order.groupNames), not \(groupBy.groupNames); use another --state-dir or --ignore-checkpoints")
             }
-            options.reading.groupBy = kind
+            options.reading.groupBy = order
+            options.reading.primaryGroupKey = kinds[0]
         }
-        if options.reading.groupBy == nil, options.reading.plans.count == 1 {
-            options.reading.groupBy = options.reading.plans[0].defaultGroupKey
+        if options.reading.primaryGroupKey == nil, options.reading.plans.count == 1 {
+            options.reading.primaryGroupKey = options.reading.plans[0].groupKey(preferring: options.reading.groupOrder)
         }
         self.options = options
         self.output = output
@@ -247,7 +252,7 @@ public final class TailEngine: FollowerDelegate {
     /// The counts of every run, in the shape of a scan's, for the JSON report.
     public func summary() -> CountSummary {
         let counters = self.counters
-        var summary = CountSummary(groupBy: counter.groupKey?.kind ?? options.reading.groupBy ?? .upstreamCluster)
+        var summary = CountSummary(groupBy: primaryGroupKey)
         summary.recordsByFormat = counters.recordsByFormat
         summary.records = counters.records
         summary.malformed = counters.malformed
@@ -258,11 +263,12 @@ public final class TailEngine: FollowerDelegate {
         summary.late = counters.late
         summary.keysOverflowed = counters.keysOverflowed
         summary.untimed = counters.untimed
-        summary.inputs = inputs.sorted { $0.key < $1.key }.map {
-            InputSummary(path: $0.key, bytes: Int($0.value.bytes), records: $0.value.records, malformed: $0.value.malformed)
-        }
+        summary.inputs = inputs.sorted { $0.key < $1.key }.map { $0.value.summary(path: $0.key) }
         return summary
     }
+
+    /// The field whose keys keep plain names: the first input's, or the order's first before any.
+    var primaryGroupKey: FieldKind { counter.keys.primary ?? options.reading.groupOrder[0] }
 }
 
 extension InputCounts {
@@ -270,5 +276,25 @@ extension InputCounts {
         bytes += Int64(summary.bytes)
         records += summary.records
         malformed += summary.malformed
+        groupBy = summary.groupBy?.groupName ?? groupBy
+        envelope = summary.envelope?.name ?? envelope
+        if !summary.missingFields.isEmpty {
+            var merged = missingFields ?? MissingFields()
+            merged.add(summary.missingFields)
+            missingFields = merged
+        }
     }
+
+    func summary(path: String) -> InputSummary {
+        var summary = InputSummary(path: path, bytes: Int(bytes), records: records, malformed: malformed)
+        summary.groupBy = groupBy.flatMap(FieldKind.init(groupName:))
+        summary.envelope = Envelope.allCases.first { $0.name == envelope }
+        summary.missingFields = missingFields ?? MissingFields()
+        return summary
+    }
+}
+
+extension [FieldKind] {
+    /// `cluster,authority`: as `--group-by` takes it.
+    var groupNames: String { map(\.groupName).joined(separator: ",") }
 }

@@ -10,7 +10,10 @@ import RecordCounting
 struct TailState: Codable {
     static let currentVersion = 1
     var version = TailState.currentVersion
+    /// The primary group field (`GroupKeys`): the one whose key names are plain.
     var groupBy: String
+    /// The group order inputs were grouped by; nil in states written before orders existed.
+    var groupOrder: [String]?
     var files: [FileCheckpoint] = []
     var counters = LiveCounters()
     var totals = FlagTotals()
@@ -27,6 +30,10 @@ public struct InputCounts: Codable, Equatable, Sendable {
     public var bytes: Int64 = 0
     public var records = 0
     public var malformed = 0
+    /// Optional, so that states written before these were kept still load.
+    public var groupBy: String?
+    public var envelope: String?
+    public var missingFields: MissingFields?
 }
 
 /// Reads and writes the state file: JSON, replaced atomically (temporary file, then rename),

@@ -121,7 +121,9 @@ final class LineScanner: @unchecked Sendable {
 
         /// Handles every complete line in `[0, end)`; returns where the incomplete rest starts.
         mutating func lines(_ base: UnsafeMutableRawPointer, end: Int) -> Int {
-            if scanner.processingTime { scanner.counter.processingMicros = LineScanner.wallMicros() }
+            // Held in locals for the loop: no reference counting per line.
+            let counter = scanner.counter, runs = scanner.runs, causeRuns = scanner.causeRuns
+            if scanner.processingTime { counter.processingMicros = LineScanner.wallMicros() }
             var lineStart = 0
             while true {
                 let newline = LineSplitter.newline(in: base, from: lineStart, end: end)
@@ -129,17 +131,17 @@ final class LineScanner: @unchecked Sendable {
                 if skippingLongLine {
                     skippingLongLine = false
                 } else {
-                    handle(UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart))
+                    handle(UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart), counter, runs, causeRuns)
                 }
                 lineStart = newline + 1
             }
         }
 
         @inline(__always)
-        mutating func handle(_ line: UnsafeRawBufferPointer) {
-            guard let record = scanner.counter.count(line, &input), record.micros != .min else { return }
-            scanner.runs.add(key: record.key, micros: record.micros, flags: record.flags)
-            if record.cause != CountedRecord.noCause { scanner.causeRuns.add(record) }
+        mutating func handle(_ line: UnsafeRawBufferPointer, _ counter: RecordCounter, _ runs: BucketRuns, _ causeRuns: CauseRuns) {
+            guard let record = counter.count(line, &input), record.micros != .min else { return }
+            runs.add(key: record.key, micros: record.micros, flags: record.flags)
+            if record.cause != CountedRecord.noCause { causeRuns.add(record) }
         }
 
         /// A line longer than the limit starts at `at` and its end is not in view: it is
@@ -152,7 +154,7 @@ final class LineScanner: @unchecked Sendable {
 
         /// The input's last line, when it has no newline.
         mutating func finish(_ base: UnsafeMutableRawPointer, end: Int) {
-            if end > 0, !skippingLongLine { handle(UnsafeRawBufferPointer(start: base, count: end)) }
+            if end > 0, !skippingLongLine { handle(UnsafeRawBufferPointer(start: base, count: end), scanner.counter, scanner.runs, scanner.causeRuns) }
         }
 
         func close() -> InputTally {

@@ -45,8 +45,8 @@ public enum ScanEngine {
 
     public static func scan(_ files: [InputFile], options: ScanOptions, progress: ScanProgress? = nil) -> ScanResult {
         var options = options
-        if options.reading.groupBy == nil {
-            options.reading.groupBy = decideGroupKey(files, configuration: options.reading)
+        if options.reading.primaryGroupKey == nil {
+            options.reading.primaryGroupKey = decidePrimaryGroupKey(files, configuration: options.reading)
         }
         // Looked at once per file: plain regular files are split and mapped, the rest streamed.
         let plain = files.map(isPlainRegularFile)
@@ -98,7 +98,8 @@ public enum ScanEngine {
             }
         }
 
-        var result = ScanResult(groupBy: options.reading.groupBy ?? scanners.compactMap(\.counter.groupKey?.kind).first ?? .upstreamCluster)
+        var result = ScanResult(groupBy: options.reading.primaryGroupKey
+            ?? scanners.compactMap(\.counter.keys.primary).first ?? options.reading.groupOrder[0])
         for scanner in scanners { scanner.counter.add(to: &result.counts) }
         // Units of one input are consecutive and in file order: sum them, and number sample lines.
         let samplesByUnit = unitSamples.withLock { $0 }
@@ -166,8 +167,7 @@ public enum ScanEngine {
         }
         let workers = scanners.map { scanner -> (runs: [BucketRun], keys: [UInt32]) in
             let runs = scanner.runs.takeRuns()
-            let count = scanner.counter.groupKey?.interner.count ?? 0
-            return (runs, (0..<count).map { id(of: scanner.counter.keyName(UInt32($0))) })
+            return (runs, (0..<scanner.counter.keys.count).map { id(of: scanner.counter.keyName(UInt32($0))) })
         }
         let runs = workers.flatMap(\.runs)
         let ranges = runs.compactMap(\.bucketRange)
@@ -176,7 +176,7 @@ public enum ScanEngine {
         var timeline = Timeline(buckets: low...high, resolutionSeconds: options.resolutionSeconds, lanes: lanes)
         var evaluator = HistoryEvaluator(rules: options.rules, resolutionSeconds: options.resolutionSeconds, names: names)
         let resolution = Int64(options.resolutionSeconds)
-        var merge = BucketMerge(workers, lanes: lanes, keyCount: names.count)
+        let merge = BucketMerge(workers, lanes: lanes, keyCount: names.count)
         merge.forEachBucket { bucket, keys, counts in
             var requests = 0
             for key in keys {
@@ -194,33 +194,54 @@ public enum ScanEngine {
         causes.attribute(&result.spikes, &result.alertEvents)
 
         // The charted keys' every lane, in a second pass over the same runs.
-        var charted = Set<Int>()
-        for spike in result.spikes where charted.count < ScanResult.maxChartedKeys {
-            if let key = ids[spike.cluster], charted.insert(Int(key)).inserted { timeline.chart(spike.cluster) }
+        var charted = Array(repeating: false, count: names.count)
+        var chartedCount = 0
+        for spike in result.spikes where chartedCount < ScanResult.maxChartedKeys {
+            if let key = ids[spike.cluster], !charted[Int(key)] {
+                charted[Int(key)] = true
+                chartedCount += 1
+                timeline.chart(spike.cluster)
+            }
         }
-        result.unchartedSpikingKeys = Set(result.spikes.map(\.cluster)).count - charted.count
-        if !charted.isEmpty {
-            var again = BucketMerge(workers, lanes: lanes, keyCount: names.count)
-            again.forEachBucket { bucket, keys, counts in
-                for key in keys where charted.contains(key) {
-                    timeline.add(UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)]), key: names[key],
-                                 at: bucket * resolution)
+        result.unchartedSpikingKeys = Set(result.spikes.map(\.cluster)).count - chartedCount
+        if chartedCount > 0 {
+            var around = spikeTimeline(result.spikes, within: low...high, options: options, lanes: lanes)
+            for key in charted.indices where charted[key] { around.chart(names[key]) }
+            merge.forEachBucket { bucket, keys, counts in
+                let second = bucket * resolution
+                for key in keys where charted[key] {
+                    let keyCounts = UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)])
+                    timeline.add(keyCounts, key: names[key], at: second)
+                    if around.covers(second) { around.add(keyCounts, key: names[key], at: second) }
                 }
             }
+            result.spikeTimeline = around
         }
         result.timeline = timeline
     }
 
-    /// The key to group by when not told: the cluster if the first input's format has one.
-    /// Decided before the workers start so that all of them intern the same field.
-    static func decideGroupKey(_ files: [InputFile], configuration: ReadingConfiguration) -> FieldKind? {
+    /// Ten minutes either side of the spikes, within the buckets `buckets`, in minute bins.
+    static func spikeTimeline(_ spikes: [Spike], within buckets: ClosedRange<Int64>, options: ScanOptions, lanes: Int) -> Timeline {
+        let resolution = Int64(options.resolutionSeconds) * 1_000_000
+        let margin = 600 / Int64(options.resolutionSeconds) + 1
+        let first = BinGrid.floorDiv(spikes.map(\.start).min()!, resolution) - margin
+        let last = BinGrid.floorDiv(spikes.map(\.end).max()!, resolution) + margin
+        return Timeline(buckets: max(first, buckets.lowerBound)...min(last, buckets.upperBound), resolutionSeconds: options.resolutionSeconds,
+                        lanes: lanes, maxBins: 60, binMultiple: 60)
+    }
+
+    /// The field whose keys keep plain names (`GroupKeys`): the one the first input is grouped
+    /// by, else the group order's first. Decided before the workers start so that all of them
+    /// name keys alike; nil for one input that cannot be read twice (standard input, a pipe),
+    /// whose one worker decides from its first chunk.
+    static func decidePrimaryGroupKey(_ files: [InputFile], configuration: ReadingConfiguration) -> FieldKind? {
+        let order = configuration.groupOrder
         switch configuration.format {
-        case .fixed(let plan): return plan.defaultGroupKey
+        case .fixed(let plan): return plan.groupKey(preferring: order)
         case .automatic:
-            // Standard input and pipes cannot be read twice: their worker decides from its own first chunk.
             guard let first = files.first(where: { !$0.isStandardInput && isRegularFile($0.path) }),
                 let source = try? openInput(first.path)
-            else { return nil }
+            else { return files.count == 1 ? nil : order[0] }
             var head = [UInt8](repeating: 0, count: 256 << 10)
             let count = head.withUnsafeMutableBytes { buffer -> Int in
                 var filled = 0
@@ -231,7 +252,7 @@ public enum ScanEngine {
             }
             let parser = LineParser(choosingAmong: configuration.plans)
             let chosen = head.withUnsafeBytes { parser.chooseFormat(from: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            return chosen ? parser.currentPlan.defaultGroupKey : nil
+            return chosen ? parser.currentPlan.groupKey(preferring: order) : order[0]
         }
     }
 

@@ -16,6 +16,10 @@ public struct ScanResult: Sendable {
     public var alertEvents: [AlertEvent] = []
     /// Counts per time bin for the report's charts; nil when no record had a time.
     public var timeline: Timeline?
+    /// The charted keys from ten minutes before the first spike to ten minutes after the last,
+    /// in at most 60 bins of whole minutes: what the table's sparklines draw, since the
+    /// timeline's bins may be days wide when the logs span years; nil without spikes.
+    public var spikeTimeline: Timeline?
     /// Keys that spiked but are not in the timeline (past `maxChartedKeys`).
     public var unchartedSpikingKeys = 0
 

@@ -27,6 +27,12 @@ public struct InputSummary: Sendable, Equatable {
     public var malformed = 0
     /// Why the input could not be read (fully); records before the failure are counted.
     public var error: String?
+    /// The field its records were grouped by; nil when no format was chosen for it.
+    public var groupBy: FieldKind?
+    /// The shipper's envelope its lines came in, when one was detected.
+    public var envelope: Envelope?
+    /// Records that lacked a field the counter reads.
+    public var missingFields = MissingFields()
 
     public init(path: String, bytes: Int = 0, records: Int = 0, malformed: Int = 0) {
         self.path = path
@@ -42,12 +48,17 @@ public struct InputSummary: Sendable, Equatable {
         records += other.records
         malformed += other.malformed
         error = error ?? other.error
+        groupBy = groupBy ?? other.groupBy
+        envelope = envelope ?? other.envelope
+        missingFields.add(other.missingFields)
     }
 }
 
 /// Everything the counting core counted, merged: what `scan` reports and `tail --report`
 /// writes, in the same shape.
 public struct CountSummary: Sendable {
+    /// The primary group field (`GroupKeys`): keys of another field are named `field:value`;
+    /// each input says which field grouped it.
     public var groupBy: FieldKind
     /// Records parsed with each format, by format name.
     public var recordsByFormat: [String: Int] = [:]

@@ -1,8 +1,9 @@
 import AccessLogFormat
 
-/// The key records are counted under, and the two names every grouping holds: `-` for records
-/// of a format without the key field (as Envoy prints a missing value) and `__other__` for
-/// records past the key cap. Shared by `scan` and `tail`, so both name keys the same way.
+/// One field records are counted under, and the two names every such field holds: `-` for
+/// records without the field (as Envoy prints a missing value) and `__other__` for records past
+/// the key cap. Shared by `scan` and `tail`, so both name keys the same way; a counter holds one
+/// per field its inputs are grouped by (`GroupKeys`).
 public struct GroupKey {
     public let kind: FieldKind
     /// The tokenizer's interner for `kind`; unowned so that passing a key on the per-line
@@ -17,10 +18,9 @@ public struct GroupKey {
     /// the key cap bounds memory, checkpoints and scrapes whatever length clients send.
     public static let maxKeyLength = 512
 
-    /// Makes `tokenizer` intern `kind` and caps its distinct keys at `maxKeys`.
+    /// Keys of `kind` in `tokenizer`'s interner for it, at most `maxKeys` of them.
     public init(kind: FieldKind, tokenizer: LineTokenizer, maxKeys: Int) {
         self.kind = kind
-        tokenizer.internedKeys = [kind]
         interner = tokenizer.interner(for: kind)!
         missing = interner.intern(GroupKey.missingName)
         other = interner.intern(GroupKey.otherName)
@@ -28,7 +28,8 @@ public struct GroupKey {
         interner.maxKeyLength = GroupKey.maxKeyLength
     }
 
-    /// The key id of `record`; counts in `overflowed` a record whose key did not fit the cap.
+    /// The id of `record`'s key in `interner`; counts in `overflowed` a record whose key did
+    /// not fit the cap.
     @inline(__always)
     public func id(of record: AccessRecord, overflowed: inout Int) -> UInt32 {
         let id = record.key(kind)
@@ -53,6 +54,7 @@ extension FieldKind {
         }
     }
 
+    /// The field named `groupName` (`cluster`, `authority`, `upstream-host`, `route`).
     public init?(groupName: String) {
         guard let kind = [FieldKind.upstreamCluster, .authority, .upstreamHost, .route].first(where: { $0.groupName == groupName })
         else { return nil }

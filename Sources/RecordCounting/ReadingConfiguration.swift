@@ -4,8 +4,15 @@ import AccessLogFormat
 /// Each default is written here, once.
 public struct ReadingConfiguration: Sendable {
     public var format: FormatChoice = .automatic
-    /// The key records are grouped by; nil means the cluster when the format has one, else `:authority`.
-    public var groupBy: FieldKind?
+    /// The fields records are grouped by, in order: each input by the first of them its format
+    /// has, else by the last (its records then count under `-`). Nil: ``defaultGroupOrder``.
+    public var groupBy: [FieldKind]?
+    /// The cluster, else `:authority` (Envoy's default format has no cluster field).
+    public static let defaultGroupOrder: [FieldKind] = [.upstreamCluster, .authority]
+    public var groupOrder: [FieldKind] { groupBy ?? ReadingConfiguration.defaultGroupOrder }
+    /// The field whose keys are named by their values alone (`GroupKeys`); nil: the first
+    /// input's. A driver with several counters sets it, so that they all name keys alike.
+    public var primaryGroupKey: FieldKind?
     /// Longer lines are skipped and counted as malformed.
     public var maxLineLength = 64 * 1024
     /// Most distinct keys counted; past it records count under `__other__`.

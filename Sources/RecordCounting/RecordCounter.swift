@@ -3,7 +3,7 @@ import FailureCauses
 
 /// A record the counter took, as the windows need it.
 public struct CountedRecord: Sendable {
-    /// The group key's interned id (see `RecordCounter.groupKey`).
+    /// The key's id (see `RecordCounter.keys`).
     public var key: UInt32
     /// The time the windows bucket it at: its start time, or the read time under
     /// `TimeSource.processing`; `Int64.min` for a record without a start time (event time).
@@ -15,8 +15,9 @@ public struct CountedRecord: Sendable {
     public static let noCause = UInt8.max
 }
 
-/// One input's pass through the counter: its parser (formats are detected per input), its
-/// counts, and the watermark that decides lateness.
+/// One input's pass through the counter: its parser (formats are detected per input), the
+/// field it is grouped by (decided with its format), its counts, and the watermark that
+/// decides lateness.
 public struct InputTally {
     public let parser: LineParser
     public var summary: InputSummary
@@ -25,6 +26,10 @@ public struct InputTally {
     /// Where this input stands among the driver's inputs, for `CauseSample.inputOrder`.
     public var order = 0
     var formatChosen: Bool
+    /// The keys of the field it is grouped by; nil until `prepare`.
+    var keyLookup: KeyLookup?
+    /// The fields a record of this input is looked at for (`MissingFields`).
+    var countedFields = MissingFields.always
     /// The newest start time counted in this input.
     var latestStart = Int64.min
 
@@ -45,6 +50,7 @@ public struct InputTally {
             summary.lines = 0
             summary.records = 0
             summary.malformed = 0
+            summary.missingFields = MissingFields()
         }
         return summary
     }
@@ -54,18 +60,19 @@ public struct InputTally {
 ///
 /// One counter per thread. It owns the tokenizer and the flag counter, checks the line's
 /// length, parses it with the input's parser, counts malformed lines by reason (keeping
-/// samples), applies `--since`/`--until`, interns the group key within `maxKeys`, counts the
-/// flags and, for a record with a flag, its cause (the classifier runs on flagged records
-/// only), tracks lateness against the input's watermark, and hands each counted record back
-/// to its driver, whose windows take it from there. Nothing is allocated per line but a
-/// key's first line of a cause, kept as its sample.
+/// samples), applies `--since`/`--until`, interns the key of the input's group field within
+/// `maxKeys`, counts the fields its records lacked and the flags and, for a record with a flag,
+/// its cause (the classifier runs on flagged records only), tracks lateness against the input's
+/// watermark, and hands each counted record back to its driver, whose windows take it from
+/// there. Nothing is allocated per line but a key's first line of a cause, kept as its sample.
 public final class RecordCounter {
     public let configuration: ReadingConfiguration
     public let tokenizer = LineTokenizer(internedKeys: [])
     public let flagCounter = FlagCounter()
     public let classifier: FailureClassifier
     public let plans: [LinePlan]
-    public private(set) var groupKey: GroupKey?
+    /// The keys of every field the inputs were grouped by.
+    public let keys: GroupKeys
     /// Time given to records under `TimeSource.processing`: the driver sets it from its clock,
     /// once per chunk or batch rather than once per line.
     public var processingMicros: Int64 = 0
@@ -93,13 +100,7 @@ public final class RecordCounter {
         until = configuration.until ?? .max
         allowedLatenessMicros = Int64(configuration.allowedLateness) * 1_000_000
         processingTime = configuration.timeSource == .processing
-        if let groupBy = configuration.groupBy { setGroupKey(groupBy) }
-    }
-
-    /// Groups by `kind` from now on; the first call wins (ids are only meaningful for one key).
-    public func setGroupKey(_ kind: FieldKind) {
-        guard groupKey == nil else { return }
-        groupKey = GroupKey(kind: kind, tokenizer: tokenizer, maxKeys: configuration.maxKeys)
+        keys = GroupKeys(tokenizer: tokenizer, maxKeys: configuration.maxKeys, primary: configuration.primaryGroupKey)
     }
 
     /// A new input (a file, a part of one, a followed file, a stream).
@@ -112,11 +113,17 @@ public final class RecordCounter {
         return InputTally(parser: parser, summary: InputSummary(path: path), formatChosen: !parser.isAutomatic)
     }
 
-    /// Chooses the input's format from its first bytes (whole lines), and the group key with it
-    /// when none is set. `atEnd`: no more bytes will come, so this is the choice.
+    /// Chooses the input's format from its first bytes (whole lines), and its group field with
+    /// it: the first of the group order the format has. `atEnd`: no more bytes will come, so
+    /// this is the choice. The field stays when the format changes midway; records of the new
+    /// format that lack it are counted as missing it.
     public func prepare(_ input: inout InputTally, head: UnsafeRawBufferPointer, atEnd: Bool = false) {
+        guard !input.formatChosen || input.keyLookup == nil else { return }
         if !input.formatChosen { input.formatChosen = input.parser.chooseFormat(from: head) || atEnd }
-        if groupKey == nil { setGroupKey(input.parser.currentPlan.defaultGroupKey) }
+        let field = keys.field(input.parser.currentPlan.groupKey(preferring: configuration.groupOrder))
+        input.keyLookup = field
+        input.countedFields = MissingFields.always.union(field.interned)
+        input.summary.groupBy = field.key.kind
     }
 
     /// Counts one line (without its `\n`); returns the record when it was counted, nil for a
@@ -130,6 +137,8 @@ public final class RecordCounter {
             malformed(.lineTooLong, line, &input)
             return nil
         }
+        let field = input.keyLookup.unsafelyUnwrapped
+        tokenizer.internOnly(field.interned)
         if let reason = input.parser.parse(line) {
             malformed(reason, line, &input)
             return nil
@@ -141,7 +150,11 @@ public final class RecordCounter {
         }
         input.summary.records &+= 1
         input.summary.lines &+= 1
-        let id = groupKey.unsafelyUnwrapped.id(of: record, overflowed: &keysOverflowed)
+        let missing = input.countedFields.subtracting(tokenizer.presentFields)
+        if !missing.isEmpty { input.summary.missingFields.count(missing) }
+        if input.summary.envelope == nil, let envelope = tokenizer.envelope { input.summary.envelope = envelope }
+        let local = field.key.id(of: record, overflowed: &keysOverflowed)
+        let id = field.mapped(local) ?? keys.map(local, in: field)
         flagCounter.count(record, key: id, tokenizer: tokenizer)
         var cause = CountedRecord.noCause
         if record.flags.rawValue != 0 || record.unknownFlagCount != 0 { cause = countCause(record, key: id, line, &input) }
@@ -210,12 +223,11 @@ public final class RecordCounter {
     }
 
     /// The name of key id `id`.
-    public func keyName(_ id: UInt32) -> String { groupKey?.interner.string(for: id) ?? GroupKey.missingName }
+    public func keyName(_ id: UInt32) -> String { keys.name(of: id) }
 
     /// Totals by key name, with the cause samples.
     public func totals() -> FlagTotals {
-        guard let groupKey else { return FlagTotals() }
-        var totals = flagCounter.totals { groupKey.interner.string(for: $0) }
+        var totals = flagCounter.totals(naming: keys.name(of:))
         for (packed, sample) in causeSamples {
             let cause = FailureCause(rawValue: UInt8(truncatingIfNeeded: packed))!
             totals.keys[keyName(UInt32(packed >> 8)), default: KeyTotals()].causeSamples[cause.name] = sample

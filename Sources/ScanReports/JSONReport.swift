@@ -63,6 +63,24 @@ public struct JSONReport: Encodable {
         var records: Int
         var malformed: Int
         var error: String?
+        /// The field the input was grouped by; absent when no format was chosen for it.
+        var groupBy: String?
+        /// The shipper's envelope its lines came in (`docker-json`, `message`, `loki`); absent when none.
+        var envelope: String?
+        /// Records that lacked a counted field, by field; only non-zero counts.
+        var missingFields: [String: Int]
+
+        init(_ input: InputSummary) {
+            path = input.path
+            bytes = input.bytes
+            lines = input.lines
+            records = input.records
+            malformed = input.malformed
+            error = input.error
+            groupBy = input.groupBy?.groupName
+            envelope = input.envelope?.name
+            missingFields = input.groupBy.map(input.missingFields.byName(groupBy:)) ?? [:]
+        }
 
         func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -72,9 +90,12 @@ public struct JSONReport: Encodable {
             try container.encode(records, forKey: .records)
             try container.encode(malformed, forKey: .malformed)
             try container.encode(error, forKey: .error)  // null, not absent, when the input was read whole
+            try container.encodeIfPresent(groupBy, forKey: .groupBy)
+            try container.encodeIfPresent(envelope, forKey: .envelope)
+            try container.encode(missingFields, forKey: .missingFields)
         }
 
-        enum CodingKeys: String, CodingKey { case path, bytes, lines, records, malformed, error }
+        enum CodingKeys: String, CodingKey { case path, bytes, lines, records, malformed, error, groupBy, envelope, missingFields }
     }
 
     struct SpikeEntry: Encodable {
@@ -158,9 +179,7 @@ public struct JSONReport: Encodable {
                        count: $0.count, requests: $0.requests, causes: $0.causes, cause: $0.dominantCause?.cause.name,
                        causeShare: $0.dominantCause?.share)
         }
-        inputs = result.inputs.map {
-            Input(path: $0.path, bytes: $0.bytes, lines: $0.lines, records: $0.records, malformed: $0.malformed, error: $0.error)
-        }
+        inputs = result.inputs.map(Input.init)
     }
 
     /// Pretty JSON with sorted keys, so equal scans give byte-identical reports; safe to print

@@ -65,35 +65,28 @@ public struct TableReport {
     }
 
     /// One line per spiking (cluster, rule): flagged records per cell of whole minutes (at most
-    /// 60 cells) from ten minutes before the first spike to ten minutes after the last, within
-    /// the spiking clusters' records (lines of last year in the same files must not squeeze a
-    /// spike into one cell), then the commands to look closer.
+    /// 60 cells) from ten minutes before the first spike to ten minutes after the last (the
+    /// scan's spike timeline, so that lines of last year in the same files do not squeeze a
+    /// spike into one cell), within the spiking clusters' records, then the commands to look
+    /// closer.
     func sparklines(_ result: ScanResult, rules: [AlertRule]) -> String {
         // Pairs, not joined strings: a cluster name may hold any character, NUL included.
         struct Pair: Hashable { var cluster: String, rule: String }
         let pairs = Set(result.spikes.map { Pair(cluster: $0.cluster, rule: $0.rule) }).sorted { ($0.cluster, $0.rule) < ($1.cluster, $1.rule) }
-        guard !pairs.isEmpty, let timeline = result.timeline,
-            let firstSpike = result.spikes.map(\.start).min(), let lastSpike = result.spikes.map(\.end).max()
+        guard !pairs.isEmpty, let timeline = result.spikeTimeline else { return "" }
+        let cells = timeline.grid
+        let clusters = Set(pairs.map(\.cluster)).filter { timeline.keys[$0] != nil }
+        let requests = clusters.map { timeline.counts($0, lane: 0, on: cells) }
+        guard let firstCell = requests.compactMap({ $0.firstIndex { $0 > 0 } }).min(),
+            let lastCell = requests.compactMap({ $0.lastIndex { $0 > 0 } }).max()
         else { return "" }
-        let grid = timeline.grid
-        var firstBin = grid.count, lastBin = -1
-        for cluster in Set(pairs.map(\.cluster)) where timeline.keys[cluster] != nil {
-            for bin in 0..<grid.count where timeline.count(cluster, bin: bin, lane: 0) > 0 {
-                firstBin = min(firstBin, bin)
-                lastBin = max(lastBin, bin)
-            }
-        }
-        guard firstBin <= lastBin else { return "" }
-        let margin: Int64 = 600
-        let first = max(grid.start + Int64(firstBin) * grid.step, BinGrid.floorDiv(firstSpike, 1_000_000) - margin)
-        let end = max(first + 1, min(grid.start + Int64(lastBin + 1) * grid.step, BinGrid.floorDiv(lastSpike, 1_000_000) + margin))
-        let cells = BinGrid(from: first, to: end, resolution: TableReport.leastCommonMultiple(grid.step, 60), maxBins: 60)
+        let start = cells.start + Int64(firstCell) * cells.step, end = cells.start + Int64(lastCell + 1) * cells.step
         var out = "\nspikes (\(result.spikes.count)), flagged records per \(TableReport.cellName(cells.step)), "
-            + "\(RFC3339.string(micros: first * 1_000_000)) to \(RFC3339.string(micros: end * 1_000_000)):\n"
+            + "\(RFC3339.string(micros: start * 1_000_000)) to \(RFC3339.string(micros: end * 1_000_000)):\n"
         let width = pairs.map { TableReport.shown($0.cluster).count }.max() ?? 0
         for (cluster, rule) in pairs.map({ ($0.cluster, $0.rule) }) where timeline.keys[cluster] != nil {
             guard let lane = rules.firstIndex(where: { $0.name == rule }).map({ $0 + 1 }) else { continue }
-            let counts = timeline.counts(cluster, lane: lane, on: cells)
+            let counts = Array(timeline.counts(cluster, lane: lane, on: cells)[firstCell...lastCell])
             let episodes = result.spikes.filter { $0.cluster == cluster && $0.rule == rule }.count
             let flags = rules[lane - 1].flagCodes.joined(separator: ",")
             let line = TableReport.shown(cluster).padding(toLength: width) + "  " + TableReport.sparkline(counts)
@@ -112,12 +105,6 @@ public struct TableReport {
         if seconds == 60 { return "minute" }
         if seconds % 3600 == 0 { return seconds == 3600 ? "hour" : "\(seconds / 3600) hours" }
         return "\(seconds / 60) minutes"
-    }
-
-    static func leastCommonMultiple(_ a: Int64, _ b: Int64) -> Int64 {
-        var (x, y) = (a, b)
-        while y != 0 { (x, y) = (y, x % y) }
-        return a / x * b
     }
 
     /// A path as a shell reads it back: quoted unless made of plain characters.

@@ -13,7 +13,9 @@ struct ReadingOptions: ParsableArguments {
         valueName: "mapping"))
     var jsonKeys: String?
 
-    @Option(name: .customLong("group-by"), help: "cluster, authority, upstream-host or route (default: cluster when the format has one, else authority).")
+    @Option(name: .customLong("group-by"), help: ArgumentHelp(
+        "cluster, authority, upstream-host or route, or an ordered list of them: each input is grouped by the first its format has (default: cluster,authority).",
+        valueName: "field,…"))
     var groupBy: String?
 
     @Option(name: .customLong("max-line-length"), help: "Longer lines are skipped and counted as malformed (bytes).")
@@ -41,8 +43,8 @@ struct ReadingOptions: ParsableArguments {
         guard maxLineLength >= 256 else { throw ValidationError("--max-line-length must be at least 256") }
         guard lateness >= 0 else { throw ValidationError("--lateness must be ≥ 0") }
         guard maxKeys >= 1 else { throw ValidationError("--max-keys must be at least 1") }
-        if let groupBy, FieldKind(groupName: groupBy) == nil {
-            throw ValidationError("--group-by must be cluster, authority, upstream-host or route, not '\(groupBy)'")
+        for name in groupNames where FieldKind(groupName: name) == nil {
+            throw ValidationError("--group-by takes cluster, authority, upstream-host or route (a list: cluster,authority), not '\(name)'")
         }
     }
 
@@ -55,13 +57,20 @@ struct ReadingOptions: ParsableArguments {
         }
     }
 
-    var groupKind: FieldKind? { groupBy.flatMap(FieldKind.init(groupName:)) }
+    private var groupNames: [String] { groupBy.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? [] }
+
+    /// The group order `--group-by` gives; nil without it.
+    var groupOrder: [FieldKind]? {
+        guard groupBy != nil else { return nil }
+        var seen = Set<FieldKind>()
+        return groupNames.compactMap(FieldKind.init(groupName:)).filter { seen.insert($0).inserted }
+    }
 
     /// The counting core's configuration these options describe.
     func configuration() throws -> ReadingConfiguration {
         var configuration = ReadingConfiguration()
         configuration.format = try formatChoice()
-        configuration.groupBy = groupKind
+        configuration.groupBy = groupOrder
         configuration.maxLineLength = maxLineLength
         configuration.maxKeys = maxKeys
         configuration.allowedLateness = lateness

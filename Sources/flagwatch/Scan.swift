@@ -73,9 +73,10 @@ struct Scan: ParsableCommand {
 
         let diagnostics = StandardError()
         if case .automatic = options.reading.format {
-            let formats = result.recordsByFormat.sorted { $0.value > $1.value }.map { "\($0.key) (\($0.value) records)" }
+            let formats = result.recordsByFormat.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) (\($0.value) records)" }
             diagnostics.write("flagwatch: format auto-detected: \(formats.isEmpty ? "none" : formats.joined(separator: ", "))")
         }
+        for note in InputNotes.lines(result.counts, order: options.reading.groupOrder) { diagnostics.write(note) }
         for sample in result.malformedSamples {
             diagnostics.write("\(sample.path):\(sample.line): \(sample.reason.name): \(sample.text)")
         }

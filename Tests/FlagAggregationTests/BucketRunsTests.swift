@@ -38,7 +38,7 @@ struct BucketRunsTests {
     }
 
     static func merged(_ workers: [(runs: [BucketRun], keys: [UInt32])], lanes: Int, keyCount: Int) -> (sums: [[Int64]: [UInt32]], order: [Int64]) {
-        var merge = BucketMerge(workers, lanes: lanes, keyCount: keyCount)
+        let merge = BucketMerge(workers, lanes: lanes, keyCount: keyCount)
         var sums: [[Int64]: [UInt32]] = [:]
         var order: [Int64] = []
         merge.forEachBucket { bucket, keys, counts in

@@ -64,7 +64,7 @@ struct ScanTailAgreementTests {
         follow.startAtEnd = false
         var tailOptions = TailOptions(follow: follow)
         tailOptions.reading = reading
-        tailOptions.reading.groupBy = scanned.groupBy
+        tailOptions.reading.primaryGroupKey = scanned.groupBy
         let clock = ManualClock(at: 1_800_000_000)
         let engine = try TailEngine(options: tailOptions, clock: clock) { _ in }
         engine.start()

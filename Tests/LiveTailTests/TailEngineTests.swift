@@ -7,6 +7,20 @@ import Testing
 
 /// The engine in process: the same counts as `scan`, and counts that add up across runs.
 struct TailEngineTests {
+    /// A cause's sample is the first line ever counted with it, across runs; tail numbers the
+    /// lines of a run from where it started reading, so line numbers (and which run it was) are
+    /// left out when tail's totals are compared with scan's.
+    static func withoutLineNumbers(_ totals: FlagTotals) -> FlagTotals {
+        var totals = totals
+        for key in totals.keys.keys {
+            for cause in totals.keys[key]!.causeSamples.keys {
+                totals.keys[key]!.causeSamples[cause]!.lineNumber = 0
+                totals.keys[key]!.causeSamples[cause]!.inputOrder = 0
+            }
+        }
+        return totals
+    }
+
     static let samples: URL = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
@@ -58,18 +72,34 @@ struct TailEngineTests {
         let scanned = ScanEngine.scan([log.path], options: ScanOptions())
         #expect(first.records < second.records)
         #expect(second.records == scanned.records)
-        // A cause's sample is the first line ever counted with it, across runs; tail numbers the
-        // lines of a run from where it started reading, so line numbers (and which run it was) are left out.
-        func withoutLineNumbers(_ totals: FlagTotals) -> FlagTotals {
-            var totals = totals
-            for key in totals.keys.keys {
-                for cause in totals.keys[key]!.causeSamples.keys {
-                    totals.keys[key]!.causeSamples[cause]!.lineNumber = 0
-                    totals.keys[key]!.causeSamples[cause]!.inputOrder = 0
-                }
-            }
-            return totals
-        }
-        #expect(withoutLineNumbers(second.totals) == withoutLineNumbers(scanned.totals))
+        #expect(Self.withoutLineNumbers(second.totals) == Self.withoutLineNumbers(scanned.totals))
+    }
+
+    /// An Istio log and an Envoy-default one (no cluster field) in one folder: each is grouped
+    /// by its own field, as `scan` groups them, and a restart reads the keys back by name.
+    @Test func eachFileOfAMixedFolderIsGroupedByItsOwnFieldAcrossRuns() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let logs = folder.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.samples.appendingPathComponent("istio.log"), to: logs.appendingPathComponent("a-istio.log"))
+        let envoy = try Data(contentsOf: Self.samples.appendingPathComponent("envoy.log"))
+        let envoyLog = logs.appendingPathComponent("b-envoy.log")
+        try envoy[..<(envoy.count / 2)].write(to: envoyLog)
+        let state = folder.appendingPathComponent("state").path
+        let first = try Self.follow(logs.path, state: state)
+        #expect(first.groupBy == .upstreamCluster)
+        #expect(first.inputs.map(\.groupBy) == [.upstreamCluster, .authority])
+        #expect(first.totals.keys.keys.contains { $0.hasPrefix("authority:") })
+
+        let handle = try FileHandle(forWritingTo: envoyLog)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: envoy[(envoy.count / 2)...])
+        try handle.close()
+        let second = try Self.follow(logs.path, state: state)
+        let scanned = ScanEngine.scan([logs.path], options: ScanOptions())
+        #expect(scanned.inputs.map(\.groupBy) == [.upstreamCluster, .authority])
+        #expect(Self.withoutLineNumbers(second.totals) == Self.withoutLineNumbers(scanned.totals))
+        #expect(second.inputs.map(\.groupBy) == scanned.inputs.map(\.groupBy))
     }
 }

@@ -46,6 +46,26 @@ struct SpikeScenarioTests {
         #expect(result.alertEvents.count == 2 * result.spikes.count)
     }
 
+    /// Lines of a year before in the same folder stretch the timeline's bins to hours; the
+    /// spikes' own timeline keeps minute bins around them, with every flagged record.
+    @Test func spikeTimelineKeepsMinutesWhenTheLogsSpanAYear() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = try Self.generate(in: directory)
+        let old = try Fixtures.generate(["--format", "istio", "--lines", "100", "--rate", "1", "--start", "2025-06-01T00:00:00Z"],
+                                        in: directory, name: "last-year.log").log
+        let result = ScanEngine.scan([log.path, old.path], options: ScanOptions())
+        let timeline = try #require(result.timeline), around = try #require(result.spikeTimeline)
+        #expect(timeline.grid.step >= 3600)
+        #expect(around.grid.step == 60 && around.grid.count <= 60)
+        let reviews = Self.episodes[0].0
+        // The default rule's lane (one rule over UF, URX and UH).
+        let lane = try #require(AlertRule.defaults.firstIndex { $0.flags.contains(.init(.UF)) }) + 1
+        let inSpikes = result.spikes.filter { $0.cluster == reviews && $0.rule == AlertRule.defaults[lane - 1].name }
+        #expect(!inSpikes.isEmpty)
+        #expect(around.counts(reviews, lane: lane, on: around.grid).reduce(0, +) >= inSpikes.map(\.count).reduce(0, +))
+    }
+
     @Test func spikesDoNotDependOnThreadsOrFileSplits() throws {
         let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
