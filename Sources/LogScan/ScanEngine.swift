@@ -116,13 +116,14 @@ public enum ScanEngine {
             unitLinesBefore.append(linesBefore)
             linesBefore += unitLines[index]
         }
-        // Cause samples were numbered within their unit: number them within their input.
-        for key in result.totals.keys.keys {
-            for (cause, sample) in result.totals.keys[key]!.causeSamples {
+        // Cause samples were numbered within their unit: number them within their input. In
+        // place, through the stored `counts` (the dynamic member would copy every key's totals).
+        for index in result.counts.totals.keys.indices {
+            for (cause, sample) in result.counts.totals.keys.values[index].causeSamples {
                 var numbered = sample
                 numbered.lineNumber += unitLinesBefore[sample.inputOrder]
                 numbered.inputOrder = units[sample.inputOrder].input
-                result.totals.keys[key]!.causeSamples[cause] = numbered
+                result.counts.totals.keys.values[index].causeSamples[cause] = numbered
             }
         }
         result.malformedSamples = Array(result.malformedSamples.prefix(options.reading.malformedSampleLimit))
