@@ -22,6 +22,10 @@ public struct AlertRule: Sendable, Equatable {
     public var keepFiringFor: Int = 0
     /// How often a firing alert is sent again, seconds.
     public var repeatInterval: Int = 3600
+    /// One alert per key and cause: the condition is held by the records of one cause (of
+    /// all the key's requests), and each cause fires and resolves on its own, labelled with
+    /// it. Off, the rule counts its flags over every cause and names the dominant one.
+    public var byCause = true
     /// Key patterns (`*`, `?`); empty means every key.
     public var include: [String] = []
     public var exclude: [String] = []
@@ -36,8 +40,9 @@ public struct AlertRule: Sendable, Equatable {
 
     /// One rule over UF, URX and UH: 60 s window, at least 10 flagged and 5 %. One rule, not
     /// one per flag: a dead backend writes `URX,UF` (and `UH` once ejected), which must page
-    /// once, not once per flag. The alert carries the cause as a label, so one failure is one
-    /// alert per cluster and cause, and receivers route and group on `cause`.
+    /// once, not once per flag. It alerts per cause (`byCause`), so one failure is one alert
+    /// per cluster and cause, two failures at once are two, and receivers route and group on
+    /// the `cause` label.
     /// `BlackHoleCluster` is left out: Istio routes blocked egress there, so its requests
     /// fail by design and would fire forever.
     public static let defaults: [AlertRule] = {

@@ -1,3 +1,4 @@
+import FailureCauses
 import FlagAggregation
 
 /// One firing episode found in history: from when the condition began to hold to when the
@@ -28,6 +29,10 @@ public struct Spike: Sendable, Equatable {
 /// the baseline decaying by the whole windows skipped. Window ends are aligned to the key's
 /// first bucket. The buckets are sums over every input, so the spikes depend neither on the
 /// thread count nor on the order of the inputs.
+///
+/// A by-cause rule has a loop per cause the key has records of: its flagged counts come from
+/// the key's cause cells (kept in a ring per cause beside the key's), its requests from the
+/// key's, as `tail` sums them.
 package struct HistoryEvaluator {
     package let rules: [AlertRule]
     let limits: [RuleTrack.Limits]
@@ -47,6 +52,10 @@ package struct HistoryEvaluator {
     /// Flat arrays in the value itself: the per-bucket path touches no reference counts.
     private var stamps: [Int64] = []
     private var values: [UInt32] = []
+    /// Per cause ring, its history's last `ringSize` buckets of one cause, a counter per rule;
+    /// a slot holds the bucket its history's stamp says.
+    private var causeValues: [UInt32] = []
+    private var causeRingCount = 0
     package private(set) var spikes: [Spike] = []
     package private(set) var events: [AlertEvent] = []
 
@@ -66,6 +75,9 @@ package struct HistoryEvaluator {
     /// One rule's pass over one key.
     struct Loop {
         let rule: Int
+        /// A by-cause rule's loop: its cause and the cause's ring; -1 for a rule over every cause.
+        var cause = -1
+        var ring = -1
         /// The next bucket to step.
         var bucket: Int64
         var count = 0
@@ -85,42 +97,86 @@ package struct HistoryEvaluator {
         let key: Int
         let first: Int64
         var last: Int64
-        let loops: Range<Int>
+        var loops: [Int]
+        /// The by-cause rules that apply to the key, and its causes seen so far with their rings.
+        let byCauseRules: [Int]
+        var causeRings: [(cause: Int, ring: Int)] = []
     }
 
-    /// Adds key `key`'s counters of bucket `bucket` (requests, then one per rule). Buckets of
-    /// a key come in ascending order.
-    package mutating func add(key: Int, bucket: Int64, counts: UnsafeBufferPointer<UInt32>) {
+    /// Adds key `key`'s counters of bucket `bucket` (requests, then one per rule) and, for
+    /// by-cause rules, its cause cells' (`lanes` counters per cause, by `FailureCause` raw
+    /// value: records of the cause, then one per rule). Buckets of a key come in ascending order.
+    package mutating func add(key: Int, bucket: Int64, counts: UnsafeBufferPointer<UInt32>, causeCounts: UnsafeBufferPointer<UInt32>? = nil) {
         var history = Int(historyOfKey[key])
         if history < 0 { history = startHistory(key: key, at: bucket) }
         histories[history].last = bucket
-        let range = histories[history].loops
         // A parked loop has nothing to catch up, and nothing to take from a bucket without its flags.
-        for index in range where !loops[index].parked {
+        for index in histories[history].loops where !loops[index].parked {
             var loop = loops[index]
             catchUp(&loop, history, to: bucket)
             loops[index] = loop
         }
         // Written after every catch-up: the slot may still hold the bucket that leaves last.
-        let slot = (history * ringSize + ringSlot(bucket)) * lanes
-        stamps[history * ringSize + ringSlot(bucket)] = bucket
-        for lane in 0..<lanes { values[slot + lane] = counts[lane] }
-        for index in range where !loops[index].parked || counts[loops[index].rule + 1] > 0 {
+        let slot = history * ringSize + ringSlot(bucket)
+        stamps[slot] = bucket
+        for lane in 0..<lanes { values[slot * lanes + lane] = counts[lane] }
+        if !histories[history].byCauseRules.isEmpty { addCauses(history, slot: slot - history * ringSize, counts: counts, causeCounts: causeCounts) }
+        for index in histories[history].loops where !loops[index].parked || flagged(loops[index], history, bucket) > 0 {
             var loop = loops[index]
             take(&loop, history, bucket: bucket)
             loops[index] = loop
         }
     }
 
+    /// Writes a bucket's cause counters into the key's cause rings (slot `ringSlot` of each),
+    /// starting a ring and its loops for a cause seen for the first time.
+    private mutating func addCauses(_ history: Int, slot ringSlot: Int, counts: UnsafeBufferPointer<UInt32>,
+                                    causeCounts: UnsafeBufferPointer<UInt32>?) {
+        let ruleCount = rules.count
+        for (_, ring) in histories[history].causeRings {
+            let base = (ring * ringSize + ringSlot) * ruleCount
+            for rule in 0..<ruleCount { causeValues[base + rule] = 0 }
+        }
+        guard let causeCounts, histories[history].byCauseRules.contains(where: { counts[$0 + 1] > 0 }) else { return }
+        for cause in 0..<HistoryEvaluator.causeCount where causeCounts[cause * lanes] > 0 {
+            let ring = histories[history].causeRings.first { $0.cause == cause }?.ring ?? startCause(cause, history)
+            let base = (ring * ringSize + ringSlot) * ruleCount
+            for rule in 0..<ruleCount { causeValues[base + rule] = causeCounts[cause * lanes + 1 + rule] }
+        }
+    }
+
+    static let causeCount = FailureCause.allCases.count
+
+    /// A ring for `cause` in history `history`, and a loop per by-cause rule on it, parked at
+    /// the key's first bucket so that their first step sums the window's earlier requests.
+    private mutating func startCause(_ cause: Int, _ history: Int) -> Int {
+        let ring = causeRingCount
+        causeRingCount += 1
+        causeValues.append(contentsOf: repeatElement(0, count: ringSize * rules.count))
+        histories[history].causeRings.append((cause, ring))
+        let first = histories[history].first
+        for rule in histories[history].byCauseRules {
+            histories[history].loops.append(loops.count)
+            var loop = Loop(rule: rule, bucket: first, windowStart: first)
+            loop.cause = cause
+            loop.ring = ring
+            loop.track = .ofCause
+            loops.append(loop)
+        }
+        return ring
+    }
+
     private mutating func startHistory(key: Int, at bucket: Int64) -> Int {
         let history = histories.count
         historyOfKey[key] = Int32(history)
         let name = names[key]
-        let first = loops.count
-        for rule in rules.indices where rules[rule].applies(to: name) {
+        let applying = rules.indices.filter { rules[$0].applies(to: name) }
+        var keyLoops: [Int] = []
+        for rule in applying where !rules[rule].byCause {
+            keyLoops.append(loops.count)
             loops.append(Loop(rule: rule, bucket: bucket, windowStart: bucket))
         }
-        histories.append(KeyHistory(key: key, first: bucket, last: bucket, loops: first..<loops.count))
+        histories.append(KeyHistory(key: key, first: bucket, last: bucket, loops: keyLoops, byCauseRules: applying.filter { rules[$0].byCause }))
         stamps.append(contentsOf: repeatElement(.min, count: ringSize))
         values.append(contentsOf: repeatElement(0, count: ringSize * lanes))
         return history
@@ -139,11 +195,11 @@ package struct HistoryEvaluator {
                 loops[index] = loop
             }
         }
-        spikes.sort { ($0.start, $0.cluster, $0.rule) < ($1.start, $1.cluster, $1.rule) }
-        // Event order: by time; at one instant resolutions first, then by key and rule.
+        spikes.sort { ($0.start, $0.cluster, $0.rule, $0.causes.keys.first ?? "") < ($1.start, $1.cluster, $1.rule, $1.causes.keys.first ?? "") }
+        // Event order: by time; at one instant resolutions first, then by key, rule and cause.
         events.sort {
             let a = $0.endsAt ?? $0.startsAt, b = $1.endsAt ?? $1.startsAt
-            return (a, $0.status == .firing ? 1 : 0, $0.cluster, $0.rule) < (b, $1.status == .firing ? 1 : 0, $1.cluster, $1.rule)
+            return (a, $0.status == .firing ? 1 : 0, $0.cluster, $0.rule, $0.cause ?? "") < (b, $1.status == .firing ? 1 : 0, $1.cluster, $1.rule, $1.cause ?? "")
         }
     }
 
@@ -154,6 +210,15 @@ package struct HistoryEvaluator {
     private func value(_ history: Int, _ bucket: Int64, lane: Int) -> Int {
         let slot = history * ringSize + ringSlot(bucket)
         return stamps[slot] == bucket ? Int(values[slot * lanes + lane]) : 0
+    }
+
+    /// The records of bucket `bucket` that loop `loop` counts: its rule's, of its cause if it has one.
+    @inline(__always)
+    private func flagged(_ loop: Loop, _ history: Int, _ bucket: Int64) -> Int {
+        guard loop.ring >= 0 else { return value(history, bucket, lane: loop.rule + 1) }
+        let slot = ringSlot(bucket)
+        guard stamps[history * ringSize + slot] == bucket else { return 0 }
+        return Int(causeValues[(loop.ring * ringSize + slot) * rules.count + loop.rule])
     }
 
     /// Steps the empty buckets before `bucket` while the rule has something in its window.
@@ -169,7 +234,7 @@ package struct HistoryEvaluator {
 
     /// Bucket `bucket`, already in the ring, for a loop that has caught up with it.
     private mutating func take(_ loop: inout Loop, _ history: Int, bucket: Int64) {
-        let flagged = value(history, bucket, lane: loop.rule + 1)
+        let flagged = self.flagged(loop, history, bucket)
         if !loop.parked, loop.track.isInactive, loop.count == 0 { loop.parked = true }
         if loop.parked {
             guard flagged > 0 else { return }
@@ -212,23 +277,30 @@ package struct HistoryEvaluator {
         }
         if let transition { record(transition, of: loop, key: histories[history].key) }
         let oldest = bucket - window + 1
-        loop.count -= value(history, oldest, lane: loop.rule + 1)
+        loop.count -= flagged(loop, history, oldest)
         loop.requests -= value(history, oldest, lane: 0)
         loop.bucket = bucket + 1
     }
 
     private mutating func record(_ transition: RuleTrack.Transition, of loop: Loop, key: Int) {
         let rule = rules[loop.rule]
+        // A by-cause loop names its cause; the others' are named from the cause cells afterwards (`SpikeCauses`).
+        let cause = loop.cause >= 0 ? FailureCause(rawValue: UInt8(loop.cause)) : nil
+        var event: AlertEvent
         switch transition {
         case .firing(let startsAt):
-            events.append(AlertEvent(status: .firing, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
-                                     startsAt: startsAt, endsAt: nil))
+            event = AlertEvent(status: .firing, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
+                               startsAt: startsAt, endsAt: nil)
         case .resolved(let startsAt, let endsAt):
-            spikes.append(Spike(rule: rule.name, cluster: names[key], flags: rule.flagCodes, start: startsAt, end: endsAt,
-                                peakCount: loop.track.peakCount, peakRatio: loop.track.peakRatio,
-                                count: loop.episodeCount, requests: loop.episodeRequests))
-            events.append(AlertEvent(status: .resolved, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
-                                     startsAt: startsAt, endsAt: endsAt))
+            var spike = Spike(rule: rule.name, cluster: names[key], flags: rule.flagCodes, start: startsAt, end: endsAt,
+                              peakCount: loop.track.peakCount, peakRatio: loop.track.peakRatio,
+                              count: loop.episodeCount, requests: loop.episodeRequests)
+            if let cause { spike.causes = [cause.name: loop.episodeCount] }
+            spikes.append(spike)
+            event = AlertEvent(status: .resolved, rule: rule, cluster: names[key], count: loop.count, requests: loop.requests,
+                               startsAt: startsAt, endsAt: endsAt)
         }
+        if let cause { event.attribute(cause) }
+        events.append(event)
     }
 }

@@ -83,6 +83,7 @@ public enum RuleFile {
             case "for": rule.forDuration = try seconds(value, minimum: 0)
             case "keepFiringFor": rule.keepFiringFor = try seconds(value, minimum: 0)
             case "repeatInterval": rule.repeatInterval = try seconds(value, minimum: 1)
+            case "byCause": rule.byCause = try boolean(value)
             case "severity": rule.severity = try string(value)
             case "labels": rule.labels = try stringMap(value)
             case "annotations": rule.annotations = try stringMap(value)
@@ -115,6 +116,7 @@ public enum RuleFile {
             out += "    for: \(rule.forDuration)s\n"
             out += "    keepFiringFor: \(rule.keepFiringFor)s\n"
             out += "    repeatInterval: \(rule.repeatInterval)s\n"
+            out += "    byCause: \(rule.byCause)\n"
             if !rule.include.isEmpty || !rule.exclude.isEmpty {
                 out += "    clusters:\n"
                 if !rule.include.isEmpty { out += "      include: [\(rule.include.map(quoted).joined(separator: ", "))]\n" }
@@ -192,6 +194,14 @@ public enum RuleFile {
             throw at(node, "expected a whole number ≥ 0")
         }
         return value
+    }
+
+    static func boolean(_ node: Node) throws(RuleFileError) -> Bool {
+        switch node.scalar?.string {
+        case "true": return true
+        case "false": return false
+        default: throw at(node, "expected true or false")
+        }
     }
 
     static func number(_ node: Node, in range: ClosedRange<Double>) throws(RuleFileError) -> Double {

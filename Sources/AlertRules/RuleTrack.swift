@@ -50,6 +50,18 @@ public struct RuleTrack: Sendable, Codable {
 
     public init() {}
 
+    /// The track of one cause under a by-cause rule starts with a baseline of 0: the cause had
+    /// no record in the earlier windows.
+    package static let ofCause = RuleTrack(baseline: 0)
+
+    private init(baseline: Double?) {
+        self.baseline = baseline
+    }
+
+    /// Inactive with a baseline of 0: a step with no flagged record leaves it so, so a cause
+    /// with none in its window need not be stepped (nor kept).
+    package var isAtRest: Bool { phase == .inactive && baseline == 0 }
+
     /// Steps to time `now` (microseconds, the end of the bucket just completed) with the
     /// window's flagged `count` and `requests`. `windowEnds` says that `now` closes a whole
     /// window, when the baseline takes the window's count.
@@ -97,8 +109,11 @@ public struct RuleTrack: Sendable, Codable {
             }
         }
         // A spike must not become its own baseline: learn only from quiet windows.
+        // Below `negligibleBaseline` it is 0, as `skipQuietWindows` leaves it, so that a cause's
+        // track comes to rest.
         if windowEnds, phase == .inactive {
-            baseline = baseline.map { RuleTrack.baselineWeight * Double(count) + (1 - RuleTrack.baselineWeight) * $0 } ?? Double(count)
+            let learnt = baseline.map { RuleTrack.baselineWeight * Double(count) + (1 - RuleTrack.baselineWeight) * $0 } ?? Double(count)
+            baseline = learnt < RuleTrack.negligibleBaseline ? 0 : learnt
         }
         return transition
     }

@@ -73,25 +73,47 @@ public final class LiveWindows {
         }
     }
 
-    /// For each rule `r`, the records carrying any flag of `masks[r]` into `counts[r]`, and all
-    /// records into `requests[r]`, of key `id` in the `windows[r]` seconds ending with second
-    /// `last`: every rule of a key in one pass over its longest window (`counts` and
-    /// `requests` hold one element per rule).
-    public func sums(key id: UInt32, masks: [UInt32], windows: [Int], endingAt last: Int64, counts: inout [Int], requests: inout [Int]) {
-        for rule in counts.indices {
-            counts[rule] = 0
-            requests[rule] = 0
+    /// What one rule sums over a key's last seconds: the records carrying any flag of `mask`
+    /// in the `window` seconds, into one counter, or per tag (`tags` counters, one per tag
+    /// below `tags`; untagged records count in none).
+    public struct WindowSum: Sendable {
+        public var mask: UInt32
+        public var window: Int
+        /// The rule's first counter.
+        public var offset: Int
+        /// 0: one counter for every tag.
+        public var tags: Int
+
+        public init(mask: UInt32, window: Int, offset: Int, tags: Int) {
+            self.mask = mask
+            self.window = window
+            self.offset = offset
+            self.tags = tags
         }
+    }
+
+    /// For each rule `r`, its sums (`WindowSum`) into `counts`, and all records of its window
+    /// into `requests[r]`, of key `id` for the windows ending with second `last`: every rule
+    /// of a key in one pass over its longest window.
+    public func sums(key id: UInt32, _ rules: [WindowSum], endingAt last: Int64, counts: inout [Int], requests: inout [Int]) {
+        for index in counts.indices { counts[index] = 0 }
+        for rule in requests.indices { requests[rule] = 0 }
         guard Int(id) < rings.count, let ring = rings[Int(id)] else { return }
-        let longest = min(windows.max() ?? 0, horizon)
+        let longest = min(rules.map(\.window).max() ?? 0, horizon)
         var second = last
         var slot = self.slot(last)
         for age in 0..<longest {
             if ring.seconds[slot] == second {
                 let n = Int(ring.requests[slot])
-                for rule in masks.indices where age < windows[rule] {
-                    requests[rule] += n
-                    for set in ring.sets where set.flags & masks[rule] != 0 { counts[rule] += Int(set.counts[slot]) }
+                for (index, rule) in rules.enumerated() where age < rule.window {
+                    requests[index] += n
+                    for set in ring.sets where set.flags & rule.mask != 0 {
+                        if rule.tags == 0 {
+                            counts[rule.offset] += Int(set.counts[slot])
+                        } else if Int(set.tag) < rule.tags {
+                            counts[rule.offset + Int(set.tag)] += Int(set.counts[slot])
+                        }
+                    }
                 }
             }
             second -= 1

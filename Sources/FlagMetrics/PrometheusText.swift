@@ -93,8 +93,8 @@ public enum PrometheusText {
         series(&out, "flagwatch_bytes_read_total", [], Double(counters.bytes))
 
         family(&out, "flagwatch_alerts", "gauge", "Alerts pending or firing now (1 per alert).")
-        for alert in snapshot.alerts.sorted(by: { ($0.rule, $0.cluster) < ($1.rule, $1.cluster) }) {
-            series(&out, "flagwatch_alerts", [("rule", alert.rule), ("cluster", alert.cluster), ("state", alert.state.rawValue)], 1)
+        for alert in snapshot.alerts.sorted(by: { ($0.rule, $0.cluster, $0.cause ?? "") < ($1.rule, $1.cluster, $1.cause ?? "") }) {
+            series(&out, "flagwatch_alerts", [("rule", alert.rule), ("cluster", alert.cluster), ("cause", alert.cause ?? ""), ("state", alert.state.rawValue)], 1)
         }
 
         family(&out, "flagwatch_file_rotations_total", "counter", "Followed files that left their path (renamed or deleted).")

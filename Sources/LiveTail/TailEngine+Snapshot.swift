@@ -5,7 +5,7 @@ extension TailEngine {
     func publishSnapshot(at now: Double) {
         lastPublished = now
         let alerts = alerting.evaluator.activeAlerts.map { alert in
-            LiveSnapshot.Alert(rule: alert.rule, cluster: counter.keyName(alert.key), state: alert.state)
+            LiveSnapshot.Alert(rule: alert.rule, cluster: counter.keyName(alert.key), cause: alert.cause, state: alert.state, since: alert.since)
         }
         let watched = Set(options.rules.flatMap(\.flagCodes)).sorted()
         let snapshot = LiveSnapshot(statistics: statistics, totals: totals, alerts: alerts, watchedFlags: watched, takenAt: now)

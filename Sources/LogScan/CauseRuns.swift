@@ -4,7 +4,8 @@ import RecordCounting
 
 /// One worker's flagged records per (key, cause) and bucket, as sorted runs: history cells
 /// whose key is `key × causes + cause` and whose lanes are the rules' masks, fed only the
-/// records with a flag. What `SpikeCauses` names spikes and alerts with.
+/// records with a flag. What by-cause rules alert on, and `SpikeCauses` names the other
+/// rules' spikes and alerts with.
 ///
 /// A side structure rather than a lane per cause in the main history: those lanes would widen
 /// every cell of every key and bucket 27 times over, while flagged records are a few percent
@@ -28,8 +29,9 @@ final class CauseRuns {
 
     func takeRuns() -> [BucketRun] { runs.takeRuns() }
 
-    /// A worker's merged key ids (by local key id) as ids of its (key, cause) cells.
-    static func cellKeys(_ keys: [UInt32]) -> [UInt32] {
-        keys.flatMap { key in (0..<causeCount).map { key * causeCount + $0 } }
+    /// A worker's merged key ids (by local key id) as ids of its (key, cause) cells, numbered
+    /// from `first`.
+    static func cellKeys(_ keys: [UInt32], after first: Int = 0) -> [UInt32] {
+        keys.flatMap { key in (0..<causeCount).map { UInt32(first) + key * causeCount + $0 } }
     }
 }

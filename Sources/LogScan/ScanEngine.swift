@@ -178,12 +178,22 @@ public enum ScanEngine {
         var evaluator = HistoryEvaluator(rules: options.rules, resolutionSeconds: options.resolutionSeconds, names: names)
         let resolution = Int64(options.resolutionSeconds)
         let merge = BucketMerge(workers, lanes: lanes, keyCount: names.count)
-        merge.forEachBucket { bucket, keys, counts in
+        let causeWorkers = zip(scanners, workers).map { scanner, worker in (runs: scanner.causeRuns.takeRuns(), keys: worker.keys) }
+        // By-cause rules read the cause cells in the same pass, numbered after the keys.
+        let byCause = options.rules.contains(where: \.byCause)
+        let keyCount = names.count, causeCount = Int(CauseRuns.causeCount)
+        let evaluation = byCause
+            ? BucketMerge(workers + causeWorkers.map { ($0.runs, CauseRuns.cellKeys($0.keys, after: keyCount)) }, lanes: lanes,
+                          keyCount: keyCount * (1 + causeCount))
+            : merge
+        evaluation.forEachBucket { bucket, keys, counts in
             var requests = 0
-            for key in keys {
+            for key in keys where key < keyCount {
                 let keyCounts = UnsafeBufferPointer(rebasing: counts[(key * lanes)..<(key * lanes + lanes)])
                 requests += Int(keyCounts[0])
-                evaluator.add(key: key, bucket: bucket, counts: keyCounts)
+                let causeBase = (keyCount + key * causeCount) * lanes
+                let causeCounts = byCause ? UnsafeBufferPointer(rebasing: counts[causeBase..<(causeBase + causeCount * lanes)]) : nil
+                evaluator.add(key: key, bucket: bucket, counts: keyCounts, causeCounts: causeCounts)
             }
             timeline.addRequests(requests, at: bucket * resolution)
         }
@@ -191,7 +201,7 @@ public enum ScanEngine {
         result.spikes = evaluator.spikes
         result.alertEvents = evaluator.events
         var causes = SpikeCauses(spikes: result.spikes, rules: options.rules, resolutionSeconds: options.resolutionSeconds, keyIDs: ids)
-        causes.count(zip(scanners, workers).map { scanner, worker in (scanner.causeRuns.takeRuns(), worker.keys) })
+        causes.count(causeWorkers)
         causes.attribute(&result.spikes, &result.alertEvents)
 
         // The charted keys' every lane, in a second pass over the same runs.

@@ -36,7 +36,8 @@ struct SpikeCauses {
         episode = Array(repeating: Array(repeating: 0, count: causeCount), count: spikes.count)
         firing = episode
         let resolution = Int64(resolutionSeconds) * 1_000_000
-        for (index, spike) in spikes.enumerated() {
+        // A by-cause rule's spikes and events came with their cause.
+        for (index, spike) in spikes.enumerated() where spike.causes.isEmpty {
             guard let key = keyIDs[spike.cluster], let rule = rules.firstIndex(where: { $0.name == spike.rule }) else { continue }
             // As `HistoryEvaluator` counts: a bucket ends at `(bucket + 1) × resolution`.
             let window = max(1, Int64(rules[rule].window / resolutionSeconds))
@@ -80,14 +81,14 @@ struct SpikeCauses {
             var rule: String, cluster: String, start: Int64
         }
         var causeOfEpisode: [Episode: FailureCause] = [:]
-        for index in spikes.indices {
+        for index in spikes.indices where spikes[index].causes.isEmpty {
             let counts = FailureCause.allCases.map { (cause: $0, count: episode[index][Int($0.rawValue)]) }
             spikes[index].causes = Dictionary(uniqueKeysWithValues: counts.filter { $0.count > 0 }.map { ($0.cause.name, $0.count) })
             let atFiring = FailureCause.dominant(in: FailureCause.allCases.map { (cause: $0, count: firing[index][Int($0.rawValue)]) })
             let cause = atFiring?.cause ?? FailureCause.dominant(in: counts)?.cause ?? .unknown
             causeOfEpisode[Episode(rule: spikes[index].rule, cluster: spikes[index].cluster, start: spikes[index].start)] = cause
         }
-        for index in events.indices {
+        for index in events.indices where events[index].cause == nil {
             let event = events[index]
             events[index].attribute(causeOfEpisode[Episode(rule: event.rule, cluster: event.cluster, start: event.startsAt)] ?? .unknown)
         }

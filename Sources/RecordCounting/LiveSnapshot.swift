@@ -54,12 +54,18 @@ public struct LiveSnapshot: Sendable {
     public struct Alert: Sendable {
         public var rule: String
         public var cluster: String
+        /// The cause it is labelled with; nil while a rule over every cause is pending.
+        public var cause: String?
         public var state: AlertPhase
+        /// Microseconds since 1970: when its condition began to hold.
+        public var since: Int64
 
-        public init(rule: String, cluster: String, state: AlertPhase) {
+        public init(rule: String, cluster: String, cause: String?, state: AlertPhase, since: Int64) {
             self.rule = rule
             self.cluster = cluster
+            self.cause = cause
             self.state = state
+            self.since = since
         }
     }
 

@@ -31,11 +31,12 @@ struct AlertCauseTests {
         #expect(runbook.contains("istioctl proxy-config endpoints POD --cluster '\(Self.cluster)'"))
     }
 
-    /// The cause is the window's dominant one when the alert fires, and stays on its resolution
+    /// For a rule over every cause, the cause is the window's dominant one when the alert fires, and stays on its resolution
     /// (same labels, same fingerprint) even when the later records have another cause.
     @Test func theResolvedEventKeepsTheCauseItFiredWith() throws {
         let windows = Self.windows(refused: 12, tls: 8)
         var rule = AlertRule(name: "Failures", flags: ResponseFlags(rawValue: Self.failed))
+        rule.byCause = false
         rule.window = 10
         var evaluator = LiveEvaluator(rules: [rule])
         let fired = evaluator.evaluate(key: 0, name: Self.cluster, second: 100, windows: windows, secondEnded: false)

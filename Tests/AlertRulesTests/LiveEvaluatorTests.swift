@@ -3,9 +3,11 @@ import AlertRules
 import FlagAggregation
 import Testing
 
+/// A rule over every cause, on untagged records (`ByCauseRuleTests` has the tagged ones).
 struct LiveEvaluatorTests {
     static var rule: AlertRule {
         var rule = AlertRule(name: "UF", flags: ResponseFlags(.UF))
+        rule.byCause = false
         rule.window = 10
         rule.minCount = 5
         rule.minRatio = 0.5

@@ -21,8 +21,10 @@ struct RuleScenarioTests {
         return (evaluator.spikes, evaluator.events)
     }
 
+    /// A rule over every cause: these histories count flags, not causes (`ByCauseRuleTests` has those).
     static func rule(_ configure: (inout AlertRule) -> Void = { _ in }) -> AlertRule {
         var rule = AlertRule(name: "UF", flags: ResponseFlags(.UF))
+        rule.byCause = false
         configure(&rule)
         return rule
     }

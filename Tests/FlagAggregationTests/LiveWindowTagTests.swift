@@ -19,6 +19,24 @@ struct LiveWindowTagTests {
         #expect(windows.tagCounts(key: 1, mask: uf, window: 60, endingAt: 101).isEmpty)
     }
 
+    /// A rule summed per tag gets a counter per tag; another rule in the same pass one for all,
+    /// and each its own window's requests.
+    @Test func sumsPerTagBesideSumsOverEveryTag() {
+        let windows = LiveWindows(horizon: 60)
+        windows.add(key: 0, second: 90, flags: uf, tag: 1)
+        windows.add(key: 0, second: 100, flags: uf | urx, tag: 1)
+        windows.add(key: 0, second: 100, flags: uf, tag: 2)
+        windows.add(key: 0, second: 100, flags: urx)
+        windows.add(key: 0, second: 100, flags: 0)
+        let rules = [LiveWindows.WindowSum(mask: uf, window: 60, offset: 0, tags: 3),
+                     LiveWindows.WindowSum(mask: uf | urx, window: 5, offset: 3, tags: 0)]
+        var counts = Array(repeating: -1, count: 4), requests = [-1, -1]
+        windows.sums(key: 0, rules, endingAt: 100, counts: &counts, requests: &requests)
+        // Tag 1: seconds 90 and 100; tag 2: one; the untagged URX record counts only in the sum over every tag.
+        #expect(counts == [0, 2, 1, 3])
+        #expect(requests == [5, 4])
+    }
+
     /// Checkpoints keep the tags; a checkpoint written before tags restores its records untagged
     /// (counted in the sums, never a cause).
     @Test func checkpointsKeepTagsAndOldOnesRestoreUntagged() throws {

@@ -44,7 +44,7 @@ extension LiveWindows {
     /// One rule's sums, through the every-rule form the evaluator uses.
     func sums(key id: UInt32, mask: UInt32, window: Int, endingAt last: Int64) -> (count: Int, requests: Int) {
         var counts = [0], requests = [0]
-        sums(key: id, masks: [mask], windows: [window], endingAt: last, counts: &counts, requests: &requests)
+        sums(key: id, [WindowSum(mask: mask, window: window, offset: 0, tags: 0)], endingAt: last, counts: &counts, requests: &requests)
         return (counts[0], requests[0])
     }
 }

@@ -23,7 +23,7 @@ struct MetricsEndpointTests {
         }
         let statistics = LiveStatistics(counters: counters, inputs: [LiveStatistics.Input(path: "/var/log/x \"y\".log", offset: 5, size: 9, bytesBehind: 4)])
         return LiveSnapshot(statistics: statistics, totals: totals,
-                            alerts: [LiveSnapshot.Alert(rule: "UF", cluster: hostileKeys[0], state: .firing)], watchedFlags: ["UF", "UH"], takenAt: Date().timeIntervalSince1970)
+                            alerts: [LiveSnapshot.Alert(rule: "UF", cluster: hostileKeys[0], cause: "connection-refused", state: .firing, since: 0)], watchedFlags: ["UF", "UH"], takenAt: Date().timeIntervalSince1970)
     }
 
     static func text(_ snapshot: LiveSnapshot) -> String {
@@ -35,7 +35,7 @@ struct MetricsEndpointTests {
         #expect(text.contains(#"flagwatch_requests_total{cluster="outbound|80||a\"b.svc"} 10"#))
         #expect(text.contains(#"flagwatch_requests_total{cluster="back\\slash"} 11"#))
         #expect(text.contains(#"flagwatch_response_flags_total{cluster="line\nbreak",flag="UF"} 2"#))
-        #expect(text.contains(#"flagwatch_alerts{rule="UF",cluster="outbound|80||a\"b.svc",state="firing"} 1"#))
+        #expect(text.contains(#"flagwatch_alerts{rule="UF",cluster="outbound|80||a\"b.svc",cause="connection-refused",state="firing"} 1"#))
         #expect(text.contains(#"flagwatch_lines_total{result="malformed"} 2"#))
         #expect(text.contains(#"flagwatch_notifications_total{receiver="ops",result="sent"} 3"#))
         #expect(!text.split(separator: "\n").contains { $0.hasPrefix("break") })
