@@ -227,7 +227,8 @@ struct ScanCommandTests {
         let run = try Self.flagwatch(["scan", "--alerts", log.path])
         #expect(run.status == 0)
         let events = try run.stdout.split(separator: "\n").map { try Self.json(String($0)) }
-        // Firing and resolved for each dead backend, once: URX,UF is one alert, not one per flag.
+        // Firing and resolved for each dead backend, once: URX,UF is one alert, not one per flag,
+        // and a backend that refuses connections has one cause.
         #expect(events.count == 4, "\(run.stdout)")
         #expect(Set(events.map { ($0["labels"] as? [String: String])?["cluster"] ?? "" }).count == 2)
         #expect(events.allSatisfy { ($0["labels"] as? [String: String])?["cause"] != nil && $0["cause"] != nil })
