@@ -6,13 +6,25 @@ import NIOCore
 
 /// What one endpoint's delivery is told, in the order it happened.
 enum DeliveryInput: Sendable {
-    case event(AlertEvent)
+    /// `spooled` is fulfilled once the notification is on disk, failed if it could not be.
+    case event(AlertEvent, spooled: EventLoopPromise<Void>?)
     /// An alert that was firing, and sent, before a restart: only its repeats are due.
     case resume(AlertEvent)
     /// A timer went off: a group wait ended, a retry or a repeat is due.
     case wake
     case attempted(AttemptOutcome)
     case shutdown(deadline: NIODeadline)
+    /// The receiver's settings changed (SIGHUP).
+    case reconfigure(DeliverySetup)
+}
+
+/// What an endpoint's delivery is configured with; a reload hands it a new one.
+struct DeliverySetup: Sendable {
+    var client: EndpointClient
+    var spool: Spool
+    var redact: Redactor
+    /// Seconds, by rule name.
+    var repeatIntervals: [String: Int]
 }
 
 /// One endpoint's delivery. It lives on one NIO event loop and owns the queue, the spool, the
@@ -39,13 +51,15 @@ final class DeliveryLoop {
     }
 
     let eventLoop: EventLoop
-    let client: EndpointClient
-    let spool: Spool
+    var client: EndpointClient
+    /// A reload's client, waiting for the request in flight on the old one to end.
+    var nextClient: EndpointClient?
+    var spool: Spool
     let statistics: StatisticsCell
     let logger: Logger
-    let redact: Redactor
+    var redact: Redactor
     /// Seconds, by rule name.
-    let repeatIntervals: [String: Int]
+    var repeatIntervals: [String: Int]
     /// Succeeds once the loop has stopped and its HTTP client is closed.
     let stopped: EventLoopPromise<Void>
 
@@ -54,22 +68,22 @@ final class DeliveryLoop {
     var firing: [String: Firing] = [:]
     var inFlight: InFlight?
     /// The request running now, if one is.
-    var request: HTTPClient.Task<HTTPClient.Response>?
+    var request: HTTPClient.Task<AttemptOutcome>?
     var timer: (at: NIODeadline, task: Scheduled<Void>)?
     var deadline: NIODeadline?
     var isStopped = false
     var random = SystemRandomNumberGenerator()
 
-    init(eventLoop: EventLoop, client: EndpointClient, spool: Spool, statistics: StatisticsCell, logger: Logger, redact: Redactor, repeatIntervals: [String: Int]) {
+    init(eventLoop: EventLoop, setup: DeliverySetup, statistics: StatisticsCell, logger: Logger) {
         self.eventLoop = eventLoop
-        self.client = client
-        self.spool = spool
+        client = setup.client
+        spool = setup.spool
+        redact = setup.redact
+        repeatIntervals = setup.repeatIntervals
         self.statistics = statistics
         self.logger = logger
-        self.redact = redact
-        self.repeatIntervals = repeatIntervals
         stopped = eventLoop.makePromise()
-        queue = DeliveryQueue(capacity: client.receiver.queueCapacity)
+        queue = DeliveryQueue(capacity: setup.client.receiver.queueCapacity)
     }
 
     var receiver: ReceiverConfig { client.receiver }
@@ -92,7 +106,7 @@ final class DeliveryLoop {
 
     func handle(_ input: DeliveryInput) {
         switch input {
-        case .event(let event):
+        case .event(let event, let spooled):
             let notification = AlertNotification(event, sequence: 0)
             let now = NIODeadline.now()
             switch event.status {
@@ -102,7 +116,8 @@ final class DeliveryLoop {
             case .resolved:
                 firing[notification.fingerprint] = nil
             }
-            enqueue(notification, readyAt: now + TimeAmount(receiver.groupWait))
+            let written = enqueue(notification, readyAt: now + TimeAmount(receiver.groupWait))
+            if written { spooled?.succeed() } else { spooled?.fail(POSIXError(.EIO)) }
         case .resume(let event):
             let notification = AlertNotification(event, sequence: 0)
             let every = repeatEvery(event.rule)
@@ -115,26 +130,69 @@ final class DeliveryLoop {
         case .attempted(let outcome):
             request = nil
             finishAttempt(outcome)
+            if let next = nextClient {
+                _ = client.shutdown()
+                client = next
+                nextClient = nil
+            }
         case .shutdown(let deadline):
             self.deadline = deadline
+        case .reconfigure(let setup):
+            reconfigure(setup)
         }
+    }
+
+    /// Queued and firing notifications stay, and go out under the new settings: a moved spool
+    /// (the URL changed) takes its files along, a firing alert's next repeat follows its rule's
+    /// new interval from the last one sent.
+    func reconfigure(_ setup: DeliverySetup) {
+        if setup.spool.directory != spool.directory {
+            do {
+                try spool.move(to: setup.spool)
+                spool = setup.spool
+            } catch {
+                log(.error, "cannot move the spool to \(setup.spool.directory) (it stays in \(spool.directory)): \(error)")
+            }
+        }
+        redact = setup.redact
+        repeatIntervals = setup.repeatIntervals
+        if request == nil {
+            _ = client.shutdown()
+            client = setup.client
+        } else {
+            _ = nextClient?.shutdown()
+            nextClient = setup.client
+        }
+        let receiver = setup.client.receiver
+        for (fingerprint, alert) in firing {
+            let every = repeatEvery(alert.notification.rule, for: receiver)
+            firing[fingerprint]?.every = every
+            firing[fingerprint]?.nextAt = alert.nextAt - alert.every + every
+        }
+        statistics.update { $0.endpoint = setup.client.endpoint.display }
+        log(.info, "receiver settings reloaded")
     }
 
     /// How often a firing alert is sent again: the rule's repeat interval; for Alertmanager at
     /// least every `resendInterval`, or it resolves the alert by itself.
-    func repeatEvery(_ rule: String) -> TimeAmount {
+    func repeatEvery(_ rule: String, for receiver: ReceiverConfig? = nil) -> TimeAmount {
+        let receiver = receiver ?? self.receiver
         // A rule the dispatcher was not given gets AlertRule's default, an hour.
         let interval = TimeAmount.seconds(Int64(repeatIntervals[rule] ?? 3600))
         return receiver.kind == .alertmanager ? min(interval, TimeAmount(receiver.resendInterval)) : interval
     }
 
-    func enqueue(_ notification: AlertNotification, readyAt: NIODeadline) {
+    /// Returns whether the notification is in the spool.
+    @discardableResult
+    func enqueue(_ notification: AlertNotification, readyAt: NIODeadline) -> Bool {
         var notification = notification
         notification.sequence = nextSequence
         nextSequence += 1
+        var written = true
         do {
             try spool.write(notification)
         } catch {
+            written = false
             log(.error, "cannot spool a notification to \(spool.directory) (it is kept in memory only): \(error)")
         }
         if let dropped = queue.append(Pending(notification: notification, readyAt: readyAt)) {
@@ -143,6 +201,7 @@ final class DeliveryLoop {
             log(.warning, "queue full (\(queue.capacity)): dropped the \(dropped.isRepeat ? "repeat" : "notification") of \(dropped.status.rawValue) \(dropped.rule) on \(dropped.cluster)")
         }
         updateQueued()
+        return written
     }
 
     func finishAttempt(_ outcome: AttemptOutcome) {
@@ -255,6 +314,7 @@ final class DeliveryLoop {
         request?.cancel()
         let left = queue.count + (inFlight?.batch.count ?? 0)
         if left > 0 { log(.notice, "\(left) notification(s) not delivered before shutdown; they stay in the spool") }
+        _ = nextClient?.shutdown()
         client.shutdown().whenComplete { [stopped] _ in stopped.succeed() }
     }
 

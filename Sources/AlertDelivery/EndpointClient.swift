@@ -78,23 +78,22 @@ final class EndpointClient: Sendable {
     }
 
     /// Sends `batch` once, on `eventLoop`: the answer comes back there, and nothing waits for it.
-    func attempt(_ batch: [AlertNotification], on eventLoop: EventLoop) -> (task: HTTPClient.Task<HTTPClient.Response>, outcome: EventLoopFuture<AttemptOutcome>) {
+    func attempt(_ batch: [AlertNotification], on eventLoop: EventLoop) -> (task: HTTPClient.Task<AttemptOutcome>, outcome: EventLoopFuture<AttemptOutcome>) {
         let now = Date()
         let body = Payload.render(batch, for: receiver, nowMicros: Int64(now.timeIntervalSince1970 * 1_000_000))
         let headers = EndpointClient.headers(for: batch, body: body, receiver: receiver, timestamp: Int(now.timeIntervalSince1970))
         var request = requestTemplate
         request.headers = headers
         request.body = .bytes(body)
-        // Bodies are read whole (the connection is reused only after that), up to a size no
-        // receiver's answer needs.
-        let task = client.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 1 << 20),
-                                  eventLoop: .delegate(on: eventLoop), deadline: .now() + TimeAmount(receiver.timeout))
-        let outcome = task.futureResult.map { response in
-            EndpointClient.outcome(status: Int(response.status.code), headers: response.headers, body: response.body.map { String(buffer: $0) } ?? "")
-        }.recover { error in
+        let response = AttemptResponse()
+        let task = client.execute(request: request, delegate: response, eventLoop: .delegate(on: eventLoop),
+                                  deadline: .now() + TimeAmount(receiver.timeout))
+        let outcome = task.futureResult.hop(to: eventLoop).recover { error in
+            // An error after the status line (a body cut short, an unclean TLS close) changes nothing.
+            if let known = response.outcome { return known }
             if let error = error as? HTTPClientError, EndpointClient.timeouts.contains(error) { return .retry(.timeout, retryAfter: nil, detail: "\(error)") }
             return .retry(.network, retryAfter: nil, detail: "\(error)")
-        }.hop(to: eventLoop)
+        }
         return (task, outcome)
     }
 

@@ -29,14 +29,15 @@ enum DeliveryArguments {
     }
 
     /// A dispatcher spooling under `stateDirectory` (or a temporary folder, said on stderr), or
-    /// nil without receivers. Delivery logs go to standard error.
+    /// nil without receivers unless `reloadable` (a rules file a reload may give receivers).
+    /// Delivery logs go to standard error.
     static func dispatcher(_ receivers: [ReceiverConfig], rules: [AlertRule], stateDirectory: String?,
-                           diagnostics: StandardError) throws -> AlertDispatcher?
+                           reloadable: Bool = false, diagnostics: StandardError) throws -> AlertDispatcher?
     {
-        guard !receivers.isEmpty else { return nil }
+        guard !receivers.isEmpty || reloadable else { return nil }
         let logger = Logger(label: "flagwatch.delivery") { DiagnosticLogHandler(label: $0) }
         let spool = stateDirectory ?? NSTemporaryDirectory() + "flagwatch-spool-\(getpid())"
-        if stateDirectory == nil {
+        if stateDirectory == nil, !receivers.isEmpty {
             diagnostics.write("flagwatch: no state directory: undelivered notifications are spooled in \(spool) and not kept across restarts")
         }
         return try AlertDispatcher(receivers: receivers, rules: rules, stateDirectory: spool, logger: logger)

@@ -17,7 +17,7 @@ struct Tail: ParsableCommand {
             or '-' for standard input.
             Alerts go to standard output, diagnostics to standard error. Checkpoints in the state directory make \
             counts exact across restarts, kill -9 included. SIGINT/SIGTERM stop after a last checkpoint; SIGHUP \
-            reloads --rules.
+            reloads --rules: its rules and receivers (queued notifications are kept).
             """
     )
 
@@ -92,12 +92,17 @@ struct Tail: ParsableCommand {
         let dispatcher: AlertDispatcher?
         let engine: TailEngine
         do {
-            dispatcher = try DeliveryArguments.dispatcher(receivers, rules: options.rules, stateDirectory: options.stateDirectory, diagnostics: diagnostics)
+            dispatcher = try DeliveryArguments.dispatcher(receivers, rules: options.rules, stateDirectory: options.stateDirectory,
+                                                          reloadable: reading.rules != nil, diagnostics: diagnostics)
             engine = try TailEngine(options: options) { output in
                 switch output {
                 case .alerts(let events):
                     printer.print(events)
-                    events.forEach { dispatcher?.submit($0) }
+                    // The checkpoint that follows records these alerts as sent: they must be in
+                    // the spool, on disk, before it is written.
+                    if let dispatcher, !dispatcher.submit(events, waitingUpTo: .seconds(2)) {
+                        diagnostics.write("flagwatch: alert notifications not yet on disk in the spool after 2 s; a crash now may lose them")
+                    }
                 case .resumed(let events): dispatcher?.resume(events)
                 case .warning(let message): diagnostics.write("flagwatch: \(message)")
                 }
@@ -127,7 +132,7 @@ struct Tail: ParsableCommand {
             var stop = false
             for signal in signals.take() {
                 if signal == SIGHUP {
-                    reloadRules(engine, diagnostics)
+                    reload(engine, dispatcher, diagnostics)
                 } else {
                     stop = true
                 }
@@ -149,17 +154,22 @@ struct Tail: ParsableCommand {
         }
     }
 
-    private func reloadRules(_ engine: TailEngine, _ diagnostics: StandardError) {
+    /// SIGHUP: the rules file's rules and receivers, both or neither (a file that does not
+    /// parse changes nothing).
+    private func reload(_ engine: TailEngine, _ dispatcher: AlertDispatcher?, _ diagnostics: StandardError) {
         guard let path = reading.rules else {
             diagnostics.write("flagwatch: SIGHUP: no --rules file to reload; keeping the built-in rules")
             return
         }
         do {
             let rules = try RulesArgument.load(path)
+            let receivers = try DeliveryArguments.receivers(webhooks: webhook, rulesFile: path)
+            try dispatcher?.reload(receivers: receivers, rules: rules)
             engine.replaceRules(rules)
-            diagnostics.write("flagwatch: reloaded \(path): \(rules.count) rule\(rules.count == 1 ? "" : "s")")
+            diagnostics.write("flagwatch: reloaded \(path): \(rules.count) rule\(rules.count == 1 ? "" : "s"), "
+                + "\(receivers.count) receiver\(receivers.count == 1 ? "" : "s")")
         } catch {
-            diagnostics.write("flagwatch: SIGHUP: keeping the current rules: \(error)")
+            diagnostics.write("flagwatch: SIGHUP: keeping the current rules and receivers: \(error)")
         }
     }
 

@@ -47,6 +47,17 @@ struct TLSDeliveryTests {
         #expect(logs.text.contains("TLS certificates are NOT verified"))
     }
 
+    /// Python's `http.server` behind `ssl`, answering 200 with no Content-Length and closing
+    /// without close_notify: the body's end is an error, the status line said delivered.
+    @Test func aStatusLineIsTheOutcomeWhateverEndsTheBody() async throws {
+        let server = try TestReceiver(in: directory, script: ["200eof", "200eof"], tls: certificates)
+        let stats = try await deliver(TLSOptions(caFile: certificates.ca), to: server)
+        #expect(stats.sent == 1 && stats.retried == 0, "\(stats)")
+        // The retry of a taken-as-failed attempt would come within the test backoff (50 ms).
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(server.requests.count == 1)
+    }
+
     @Test func anUnreadableCAFileIsAnErrorAtStart() throws {
         var receiver = ReceiverConfig.quickWebhook("https://127.0.0.1:1/", name: "bad")
         receiver.tls = TLSOptions(caFile: directory.path + "/missing.pem")

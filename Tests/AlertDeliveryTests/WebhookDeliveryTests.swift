@@ -155,6 +155,16 @@ struct WebhookDeliveryTests {
         #expect(directory.files(under: "state/spool").isEmpty)
     }
 
+    @Test func anAcceptedNotificationIsInTheSpoolWhenSubmitReturns() throws {
+        let receiver = ReceiverConfig.quickWebhook("http://127.0.0.1:\(try freePort())/hook")
+        let dispatcher = try dispatcher([receiver, .quickWebhook(receiver.endpoints[0].url, name: "second")])
+        let events = ["a", "b", "c"].map { Events.firing(cluster: $0) }
+        #expect(dispatcher.submit(events, waitingUpTo: .seconds(2)))
+        // No waiting here: accepted means written.
+        #expect(directory.files(under: "state/spool").count == 6)
+        dispatcher.shutdown(deadline: .zero)
+    }
+
     @Test func groupWaitBatchesAndResolvedIsSentOnce() async throws {
         let server = try TestReceiver(in: directory)
         var receiver = ReceiverConfig.quickWebhook(server.url)

@@ -11,6 +11,8 @@ Records every request as one JSON line (at arrival, before answering) and answer
   429:N      429 with Retry-After: N
   delay:N    wait N seconds, then 200 (to run past a client's timeout)
   echo401    401 whose body repeats the request's Authorization header (a leaky server)
+  200eof     200 without Content-Length, the body ended by closing the connection (over TLS,
+             without close_notify: Python's ssl does not send it), as home-made hooks do
 --hmac-secret checks X-Flagwatch-Signature with Python's own hmac and records the verdict.
 The process exits by itself after --lifetime seconds (default 300).
 """
@@ -71,6 +73,13 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(answer[6:]))
         elif answer.startswith("429:"):
             status, headers, text = 429, {"Retry-After": answer[4:]}, b"slow down"
+        elif answer == "200eof":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            self.close_connection = True
+            return
         elif answer == "echo401":
             status, text = 401, ("bad credentials: " + self.headers.get("Authorization", "")).encode()
         else:
