@@ -25,6 +25,11 @@ swift build --build-tests
 # would starve the timing-sensitive in-process tests of the concurrency pool, so they run apart.
 swift test --skip-build --skip FlagwatchCLITests
 swift test --skip-build --filter FlagwatchCLITests
+# The fault campaign with a real Envoy (Benchmarks/soak.py) on the debug build, when asked:
+# `SOAK_MINUTES=3 bash Tests/run.sh`; the hour-long run uses a release build (its docstring).
+if [ "${SOAK_MINUTES:-0}" != 0 ]; then
+    python3 Benchmarks/soak.py --minutes "$SOAK_MINUTES" --binary .build/debug/flagwatch
+fi
 # Fuzz smoke: the libFuzzer targets (Tests/Fuzz, release + ASan), 20 s each; longer runs:
 # `bash Tests/fuzz.sh 600`.
 bash Tests/fuzz.sh 20
