@@ -532,6 +532,7 @@ class Campaign:
     def finish(self, start):
         self.client.stopped = True
         self.client.thread.join(timeout=5)
+        self.load_seconds = time.time() - start
         self.set_receiver_mode("ok")
         if self.receiver.poll() is not None:
             self.start_receiver()
@@ -582,8 +583,8 @@ class Campaign:
         counted1 = inputs.get(log1, {}).get("records", 0)
         counted2 = inputs.get(log2, {}).get("records", 0)
         written1 = sum(sum(1 for _ in open(p)) for p in [log1] + glob.glob(log1 + ".*"))
-        rate = len(truth) / self.elapsed
-        results.append(f"requests written by Envoy: {len(truth)} ({rate:.0f}/s over {self.elapsed:.0f} s; client sent {self.client.sent}, "
+        rate = len(truth) / self.load_seconds
+        results.append(f"requests written by Envoy: {len(truth)} ({rate:.0f}/s over the {self.load_seconds:.0f} s of load; client sent {self.client.sent}, "
                        f"answered {self.client.answered})")
         check(written1 == len(truth), f"istio.log and its rotations hold every request: {written1} lines")
         check(counted1 == len(truth), f"istio.log (rename + SIGUSR1 rotation): counted {counted1}, lost {max(0, len(truth) - counted1)}, "
