@@ -5,16 +5,12 @@ import Testing
 
 /// SIGHUP's half in delivery: `AlertDispatcher.reload` with changed receivers and rules, against
 /// real receivers on 127.0.0.1.
-struct ReceiverReloadTests {
+struct ReceiverReloadTests: DeliveryTestSuite {
     let directory: TemporaryDirectory
     let logs = LogCapture()
 
     init() throws {
         directory = try TemporaryDirectory()
-    }
-
-    func dispatcher(_ receivers: [ReceiverConfig], rules: [AlertRule] = [Events.rule()]) throws -> AlertDispatcher {
-        try AlertDispatcher(receivers: receivers, rules: rules, stateDirectory: directory.path + "/state", logger: logs.logger)
     }
 
     @Test func aChangedURLTakesTheQueuedNotificationsAlong() async throws {

@@ -220,3 +220,15 @@ extension ReceiverConfig {
         return receiver
     }
 }
+
+/// A delivery test's scratch folder and log capture, and dispatchers spooling under it.
+protocol DeliveryTestSuite {
+    var directory: TemporaryDirectory { get }
+    var logs: LogCapture { get }
+}
+
+extension DeliveryTestSuite {
+    func dispatcher(_ receivers: [ReceiverConfig], rules: [AlertRule] = [Events.rule()]) throws -> AlertDispatcher {
+        try AlertDispatcher(receivers: receivers, rules: rules, stateDirectory: directory.path + "/state", logger: logs.logger)
+    }
+}

@@ -5,16 +5,12 @@ import Logging
 import Testing
 
 /// Real deliveries to `Support/receiver.py` on 127.0.0.1.
-struct WebhookDeliveryTests {
+struct WebhookDeliveryTests: DeliveryTestSuite {
     let directory: TemporaryDirectory
     let logs = LogCapture()
 
     init() throws {
         directory = try TemporaryDirectory()
-    }
-
-    func dispatcher(_ receivers: [ReceiverConfig], rules: [AlertRule] = [Events.rule()]) throws -> AlertDispatcher {
-        try AlertDispatcher(receivers: receivers, rules: rules, stateDirectory: directory.path + "/state", logger: logs.logger)
     }
 
     @Test func deliversASignedAuthorizedEnvelopeWithItsKey() async throws {
