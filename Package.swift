@@ -93,19 +93,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "AccessLogFormatTests", dependencies: ["AccessLogFormat"]),
-        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources"]),
+        // What every test target shares: scratch folders, repository paths, a process runner.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AccessLogFormatTests", dependencies: ["AccessLogFormat", "TestSupport"]),
+        .testTarget(name: "LogSourcesTests", dependencies: ["LogSources", "TestSupport"]),
         .testTarget(name: "RecordCountingTests", dependencies: ["RecordCounting", "AccessLogFormat", "FailureCauses"]),
         .testTarget(name: "FlagAggregationTests", dependencies: ["FlagAggregation"]),
         .testTarget(name: "FailureCausesTests", dependencies: ["FailureCauses", "AccessLogFormat"], exclude: ["Fixtures"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "FlagAggregation", "FailureCauses"]),
-        .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses"]),
-        .testTarget(name: "LogFollowTests", dependencies: ["LogFollow"]),
-        .testTarget(name: "LiveTailTests", dependencies: ["LiveTail", "LogScan", "RecordCounting", "AlertRules", "LogFollow", "AccessLogFormat"]),
+        .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses", "TestSupport"]),
+        .testTarget(name: "LogFollowTests", dependencies: ["LogFollow", "TestSupport"]),
+        .testTarget(name: "LiveTailTests", dependencies: ["LiveTail", "LogScan", "RecordCounting", "AlertRules", "LogFollow", "AccessLogFormat", "TestSupport"]),
         .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics", "RecordCounting"]),
         // Real HTTP servers, TLS and Alertmanager on 127.0.0.1.
-        .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules", "AccessLogFormat", "FailureCauses"], exclude: ["Support"]),
+        .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules", "AccessLogFormat", "FailureCauses", "TestSupport"], exclude: ["Support"]),
         // Runs the built `flagwatch` binary as a user would.
-        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures", "Support"]),
+        .testTarget(name: "FlagwatchCLITests", dependencies: ["flagwatch", "TestSupport", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures", "Support"]),
     ]
 )

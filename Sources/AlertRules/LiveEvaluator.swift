@@ -123,7 +123,7 @@ public struct LiveEvaluator {
                     let cause = rules[rule].byCause
                         ? self.cause(ofTrack: track, keyTracks[track], rule: rule)
                         : LiveEvaluator.dominantCause(windows, key: id, rule: rules[rule], endingAt: second)
-                    keyTracks[track].cause = cause.name
+                    keyTracks[track].cause = cause
                     var event = AlertEvent(status: .firing, rule: rules[rule], cluster: keyName(), count: count, requests: requests,
                                            startsAt: startsAt, endsAt: nil)
                     event.attribute(cause)
@@ -171,7 +171,7 @@ public struct LiveEvaluator {
             rules.indices.flatMap { rule in
                 trackRange(rule).compactMap { index -> ActiveAlert? in
                     let track = keyTracks[index]
-                    let cause = rules[rule].byCause ? self.cause(ofTrack: index, track, rule: rule).name : track.cause
+                    let cause = rules[rule].byCause ? self.cause(ofTrack: index, track, rule: rule).name : track.cause?.name
                     switch track.phase {
                     case .inactive: return nil
                     case .pending(let since): return ActiveAlert(key: key, rule: rules[rule].name, cause: cause, state: .pending, since: since)

@@ -23,9 +23,10 @@ public struct RuleTrack: Sendable, Codable {
     /// Largest window count and ratio since the condition began to hold.
     public private(set) var peakCount = 0
     public private(set) var peakRatio = 0.0
-    /// The cause label (`FailureCause.name`) of the alert firing under this track, kept from
-    /// firing to resolution so that both events carry the same labels; set by the evaluator.
-    public var cause: String?
+    /// The cause of the alert firing under this track, kept from firing to resolution so that
+    /// both events carry the same labels; set by the evaluator. Not a name: a track is copied
+    /// on every step of `scan`'s replay, and a string would make each copy retain and release.
+    public var cause: FailureCause?
 
     static let baselineWeight = 0.3
 
@@ -142,5 +143,5 @@ public struct RuleTrack: Sendable, Codable {
 
 extension RuleTrack {
     /// The cause of the alert firing under this track; `unknown` for a track saved before causes.
-    var firingCause: FailureCause { cause.flatMap(FailureCause.init(name:)) ?? .unknown }
+    var firingCause: FailureCause { cause ?? .unknown }
 }

@@ -63,3 +63,16 @@ public enum FailureCause: UInt8, CaseIterable, Sendable {
         }
     }
 }
+
+/// Saved (in `tail`'s checkpoints) by name, so that a state file reads the same whatever the
+/// order of the cases; a name this build does not know reads as `unknown`.
+extension FailureCause: Codable {
+    public init(from decoder: any Decoder) throws {
+        self = FailureCause(name: try decoder.singleValueContainer().decode(String.self)) ?? .unknown
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+}

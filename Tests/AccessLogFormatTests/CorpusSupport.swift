@@ -1,13 +1,10 @@
 import Foundation
+import TestSupport
 
 /// The real log lines the tests read, kept in the repository: `Tests/Corpus` (sources in its
 /// `SOURCES.md`).
 enum Corpus {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<2 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Corpus")
-    }()
+    static let root = Repository.corpus
 
     static func lines(_ relativePath: String) throws -> [String] {
         let text = try String(contentsOf: root.appendingPathComponent(relativePath), encoding: .utf8)

@@ -5,6 +5,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import TestSupport
 
 /// A real Prometheus Alertmanager (Debian's `prometheus-alertmanager`, which Tests/run.sh
 /// installs), started here on a loopback port.

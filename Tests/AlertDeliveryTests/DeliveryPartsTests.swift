@@ -3,6 +3,7 @@ import AlertRules
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 
 /// The parts the delivery loop is made of, one by one.
 struct DeliveryPartsTests {

@@ -2,6 +2,7 @@ import AlertDelivery
 import AlertRules
 import Foundation
 import Testing
+import TestSupport
 
 /// The figures of issue #6, measured against `Support/receiver.py` on 127.0.0.1. Slow (about
 /// a minute) and so off by default: `Benchmarks/delivery.sh` runs it with

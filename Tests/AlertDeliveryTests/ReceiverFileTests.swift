@@ -2,6 +2,7 @@ import AlertDelivery
 import AlertRules
 import Foundation
 import Testing
+import TestSupport
 
 struct ReceiverFileTests {
     @Test func everyKeyIsRead() throws {

@@ -2,6 +2,7 @@ import AlertDelivery
 import AlertRules
 import Foundation
 import Testing
+import TestSupport
 
 /// SIGHUP's half in delivery: `AlertDispatcher.reload` with changed receivers and rules, against
 /// real receivers on 127.0.0.1.

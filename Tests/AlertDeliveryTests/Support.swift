@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 
 /// `Support/receiver.py`, a recording HTTP receiver on 127.0.0.1 that fails on demand.
 final class TestReceiver {
@@ -21,7 +22,7 @@ final class TestReceiver {
         var alerts: [[String: Any]] { json["alerts"] as? [[String: Any]] ?? [] }
     }
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/receiver.py").path
+    static let script = Repository.url("Tests/AlertDeliveryTests/Support/receiver.py").path
 
     let process = Process()
     let port: Int
@@ -74,17 +75,8 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A fresh directory under the system's temporary directory, removed at the end.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "flagwatch-delivery-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
+extension TemporaryDirectory {
+    /// The spool's files under `relative`.
     func files(under relative: String) -> [String] {
         (FileManager.default.enumerator(atPath: path + "/" + relative)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".json") }
     }

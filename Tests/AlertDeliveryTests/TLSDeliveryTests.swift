@@ -2,6 +2,7 @@ import AlertDelivery
 import AlertRules
 import Foundation
 import Testing
+import TestSupport
 
 /// HTTPS to `Support/receiver.py` with a certificate from a CA made here by openssl.
 struct TLSDeliveryTests {

@@ -3,6 +3,7 @@ import AlertRules
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// Real deliveries to `Support/receiver.py` on 127.0.0.1.
 struct WebhookDeliveryTests: DeliveryTestSuite {

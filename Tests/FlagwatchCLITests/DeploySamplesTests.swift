@@ -1,14 +1,11 @@
 import Foundation
 import Testing
 import Yams
+import TestSupport
 
 /// Every file in Samples/deploy is valid for the tool that reads it.
 struct DeploySamplesTests {
-    static let deploy: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Samples/deploy")
-    }()
+    static let deploy = Repository.url("Samples/deploy")
 
     static func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
@@ -43,9 +40,9 @@ struct DeploySamplesTests {
         #expect(try Array(Yams.load_all(yaml: sidecar)).compactMap { ($0 as? [String: Any])?["kind"] as? String } == ["Telemetry", "Deployment"])
         let configMap = try #require(documents.first { $0["kind"] as? String == "ConfigMap" })
         let rules = try #require((configMap["data"] as? [String: Any])?["rules.yaml"] as? String)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-rules-\(UUID().uuidString).yaml")
+        let scratch = try TemporaryDirectory("deploy-rules")
+        let file = URL(fileURLWithPath: scratch.path).appendingPathComponent("rules.yaml")
         try rules.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
         let check = try ScanCommandTests.flagwatch(["rules", "check", file.path])
         #expect(check.status == 0, "\(check.stderr)")
     }

@@ -1,15 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The spikes, alert events and counts the scan engine finds are the ones the per-second engine
 /// found (recorded in Fixtures/EngineBaseline), on every sample and generated corpus, with one
 /// thread and with two.
 struct EngineBaselineTests {
-    static let script: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        return url.appendingPathComponent("Fixtures/EngineBaseline/baseline.py").path
-    }()
+    static let script = Repository.url("Tests/FlagwatchCLITests/Fixtures/EngineBaseline/baseline.py").path
 
     @Test func spikesAndCountsMatchTheRecordedEngine() throws {
         let process = Process()

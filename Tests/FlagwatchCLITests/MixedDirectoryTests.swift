@@ -1,20 +1,16 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A directory holding an Envoy-default log, an Istio log and a sparse Gloo JSON log (real
 /// lines from Tests/Corpus): each file grouped by the first field of `--group-by` it has,
 /// nothing merged silently, and what records lacked said in the report and on stderr.
 struct MixedDirectoryTests {
-    static let corpus: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<2 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Corpus")
-    }()
+    static let corpus = Repository.corpus
 
     /// a-istio.log sorts first: its field, cluster, keeps plain key names.
     static func directory() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixed-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Scratch.directory("mixed")
         for (source, name) in [("text/12-simple-app-istio-ingress.log", "a-istio.log"), ("text/21-envoy-default-misc.log", "b-envoy.log"),
                                ("written/gloo-camel-case.jsonl", "c-gloo.jsonl")]
         {

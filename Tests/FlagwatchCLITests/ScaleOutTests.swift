@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import TestSupport
 #endif
 
 private let prometheusToolsPresent = ["/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"].allSatisfy(FileManager.default.isExecutableFile(atPath:))
@@ -14,11 +15,7 @@ private let prometheusToolsPresent = ["/usr/bin/prometheus", "/usr/bin/prometheu
 /// sent by both nodes to both Alertmanagers reaches the receiver once.
 @Suite(.enabled(if: prometheusToolsPresent, "Tests/run.sh installs prometheus and prometheus-alertmanager"),
        .timeLimit(.minutes(3)))
-struct ScaleOutTests {    static let repository: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url
-    }()
+struct ScaleOutTests {    static let repository = Repository.root
     static let cluster = "outbound|8080||payments.prod.svc.cluster.local"
 
     /// Processes started here, stopped whatever happens.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `flagwatch scan` end to end: the built binary, real files, real pipes.
 struct ScanCommandTests {
@@ -9,11 +10,7 @@ struct ScanCommandTests {
         return [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("flagwatch").path }
             .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "flagwatch"
     }()
-    static let samples: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Samples/logs")
-    }()
+    static let samples = Repository.samples
 
     struct Run {
         var status: Int32
@@ -29,8 +26,7 @@ struct ScanCommandTests {
         process.currentDirectoryURL = workingDirectory
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         // Files, not pipes: a child that writes a lot cannot block on a full pipe.
         let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
@@ -121,8 +117,7 @@ struct ScanCommandTests {
     }
 
     @Test func showMalformedNamesFileAndLine() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = directory.appendingPathComponent("access.log")
         // The sample holds invalid UTF-8 on purpose: keep its bytes.
@@ -166,8 +161,7 @@ struct ScanCommandTests {
     /// ISA-L reads archives when libisal.so.2 is installed, zlib when `FLAGWATCH_INFLATE=zlib`
     /// asks for it; the report names the one used, and the counts are the same.
     @Test func gzipDecoderIsISALWhenInstalledAndZlibWhenForced() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-gz-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("gz")
         defer { try? FileManager.default.removeItem(at: directory) }
         let archive = directory.appendingPathComponent("istio.log.gz").path
         let gzip = Process()
@@ -212,8 +206,7 @@ struct ScanCommandTests {
     }
 
     @Test func alertsAreJSONLinesInEventOrder() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Scratch.directory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = directory.appendingPathComponent("spiky.log")
         let generator = Process()

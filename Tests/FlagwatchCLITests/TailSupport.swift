@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A running `flagwatch tail`: the built binary in a scratch folder, its output in files.
 final class TailProcess {
@@ -70,11 +71,7 @@ final class TailProcess {
 
 /// Scratch folders, Istio-format lines and state polling for the scenarios.
 enum TailFixture {
-    static func directory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("flagwatch-tail-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func directory() throws -> URL { try Scratch.directory("tail") }
 
     /// A value, so shared across the tests' threads; one ISO8601DateFormatter per line made
     /// the writers of the scenario tests too slow to keep up under a sanitizer.

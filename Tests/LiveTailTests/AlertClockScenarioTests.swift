@@ -5,6 +5,7 @@ import LiveTail
 import LogFollow
 import RecordCounting
 import Testing
+import TestSupport
 
 /// Time-driven alert scenarios, in process, on a clock moved by hand: pending → firing →
 /// resolved, `for`, `keepFiringFor`, resolution by silence, repeats across a restart. Each
@@ -32,11 +33,7 @@ struct AlertClockScenarioTests {
         var engine: TailEngine!
 
         init(rules: [AlertRule], state: Bool = false, folder: URL? = nil) throws {
-            self.folder = try folder ?? {
-                let url = FileManager.default.temporaryDirectory.appendingPathComponent("alert-clock-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-                return url
-            }()
+            self.folder = try folder ?? Scratch.directory("alert-clock")
             log = self.folder.appendingPathComponent("access.log")
             if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
             var follow = Follower.Options(patterns: [log.path])
@@ -146,8 +143,7 @@ struct AlertClockScenarioTests {
         // Envoy's default format without %START_TIME%: records are windowed when read.
         var follow = Follower.Options(patterns: [])
         follow.startAtEnd = false
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("alert-clock-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Scratch.directory("alert-clock")
         let log = folder.appendingPathComponent("access.log")
         let line = "\"GET / HTTP/1.1\" 503 UF 0 91 4 - \"-\" \"curl\" \"id\" \"reviews:9080\" \"-\" \(Self.cluster)\n"
         try Data(String(repeating: line, count: 12).utf8).write(to: log)

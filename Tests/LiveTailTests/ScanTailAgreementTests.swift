@@ -4,22 +4,17 @@ import LogFollow
 import LogScan
 import RecordCounting
 import Testing
+import TestSupport
 
 /// Tail counts what scan counts, over random logs: both drivers run the counting core, so every
 /// counter (records, malformed lines by reason, late and untimed records, keys, flags, formats)
 /// agrees whatever the mix of formats, noise, blank lines, long lines and carriage returns.
 struct ScanTailAgreementTests {
-    static let samples: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Samples/logs")
-    }()
-
     /// Lines of every text sample, and noise that no format reads.
     static let pool: [String] = {
         let names = ["istio.log", "envoy.log", "istio-1.8.log", "mixed-upgrade.log", "emissary.log", "istio-json.jsonl"]
         var lines = names.flatMap { name in
-            (try? String(contentsOf: samples.appendingPathComponent(name), encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
+            (try? String(contentsOf: Repository.samples.appendingPathComponent(name), encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
         }
         lines += ["", "\r", "not an access log line", "[2026-06-28 15:11:44.812][21][warning][config] gRPC stream closed",
                   String(repeating: "x", count: 300), "{\"truncated\": ", "[2026-06-28T15:00:52.604Z] \"GET / HTTP/1.1\" 503"]
@@ -37,8 +32,7 @@ struct ScanTailAgreementTests {
     @Test(arguments: 1...12)
     func tailCountsWhatScanCounts(seed: Int) throws {
         var random = Generator(state: UInt64(seed))
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agreement-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Scratch.directory("agreement")
         defer { try? FileManager.default.removeItem(at: folder) }
         let log = folder.appendingPathComponent("access.log")
         // Runs of one format (files rarely mix formats line by line), some lines ending in \r.

@@ -4,6 +4,7 @@ import LogFollow
 import LogScan
 import RecordCounting
 import Testing
+import TestSupport
 
 /// The engine in process: the same counts as `scan`, and counts that add up across runs.
 struct TailEngineTests {
@@ -21,17 +22,7 @@ struct TailEngineTests {
         return totals
     }
 
-    static let samples: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Samples/logs")
-    }()
-
-    static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tail-engine-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func folder() throws -> URL { try Scratch.directory("tail-engine") }
 
     /// Runs an engine over `path` from its beginning until it has read everything.
     static func follow(_ path: String, state: String?) throws -> CountSummary {
@@ -46,7 +37,7 @@ struct TailEngineTests {
 
     @Test(arguments: ["istio.log", "envoy.log", "mixed-upgrade.log", "cri.log", "istio-json.jsonl"])
     func countsWhatScanCounts(sample: String) throws {
-        let path = Self.samples.appendingPathComponent(sample).path
+        let path = Repository.samples.appendingPathComponent(sample).path
         let tailed = try Self.follow(path, state: nil)
         let scanned = ScanEngine.scan([path], options: ScanOptions())
         #expect(tailed.totals == scanned.totals)
@@ -58,7 +49,7 @@ struct TailEngineTests {
     @Test func countsAddUpAcrossRuns() throws {
         let folder = try Self.folder()
         let log = folder.appendingPathComponent("access.log")
-        let bytes = try Data(contentsOf: Self.samples.appendingPathComponent("istio.log"))
+        let bytes = try Data(contentsOf: Repository.samples.appendingPathComponent("istio.log"))
         // Cut mid-line: the second run must finish the line the first one held back.
         let half = bytes.count / 2
         try bytes[..<half].write(to: log)
@@ -82,8 +73,8 @@ struct TailEngineTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let logs = folder.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Self.samples.appendingPathComponent("istio.log"), to: logs.appendingPathComponent("a-istio.log"))
-        let envoy = try Data(contentsOf: Self.samples.appendingPathComponent("envoy.log"))
+        try FileManager.default.copyItem(at: Repository.samples.appendingPathComponent("istio.log"), to: logs.appendingPathComponent("a-istio.log"))
+        let envoy = try Data(contentsOf: Repository.samples.appendingPathComponent("envoy.log"))
         let envoyLog = logs.appendingPathComponent("b-envoy.log")
         try envoy[..<(envoy.count / 2)].write(to: envoyLog)
         let state = folder.appendingPathComponent("state").path

@@ -1,6 +1,7 @@
 import Foundation
 import LogFollow
 import Testing
+import TestSupport
 
 /// The follower in process, pass by pass: what it hands on after each change to the files.
 struct FollowerTests {
@@ -17,11 +18,7 @@ struct FollowerTests {
         func follower(warning: String) {}
     }
 
-    static func folder() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("follower-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func folder() throws -> String { try Scratch.directory("follower").path }
 
     static func append(_ text: String, _ path: String) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)

@@ -4,15 +4,16 @@ import LogScan
 import RecordCounting
 import ScanReports
 import Testing
+import TestSupport
 
 /// Plain, gzip and multi-member gzip versions of one log give identical reports.
 struct CompressedInputTests {
     static func gzip(_ data: Data, level: Int = 6) throws -> Data {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("x")
         try data.write(to: file)
-        let run = try Fixtures.run("/usr/bin/env", ["gzip", "-\(level)", "-c", file.path])
+        let run = try ChildProcess.run(["gzip", "-\(level)", "-c", file.path])
         precondition(run.status == 0)
         return run.stdout
     }
@@ -29,7 +30,7 @@ struct CompressedInputTests {
     }
 
     @Test func plainGzipAndMultiMemberGiveIdenticalReports() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, truth) = try Fixtures.generate(
             ["--format", "istio", "--lines", "30000", "--malformed-rate", "0.002", "--seed", "9",
@@ -62,7 +63,7 @@ struct CompressedInputTests {
     }
 
     @Test func truncatedArchiveCountsWhatCameBeforeAndNamesTheOffset() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, truth) = try Fixtures.generate(["--format", "istio", "--lines", "20000", "--seed", "4"], in: directory, name: "a.log")
         let compressed = try Self.gzip(Data(contentsOf: log))
@@ -79,7 +80,7 @@ struct CompressedInputTests {
 
     @Test func gzipOnStandardInputThroughTheBinary() throws {
         // Covered end to end by the CLI tests; here the engine reads a FIFO like stdin.
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, truth) = try Fixtures.generate(["--format", "envoy", "--lines", "5000"], in: directory, name: "e.log")
         let fifo = directory.appendingPathComponent("pipe")

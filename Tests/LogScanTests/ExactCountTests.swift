@@ -3,6 +3,7 @@ import Foundation
 import LogScan
 import RecordCounting
 import Testing
+import TestSupport
 
 /// Counts equal the generator's ground truth, to the unit, whatever the thread count.
 struct ExactCountTests {
@@ -10,7 +11,7 @@ struct ExactCountTests {
 
     @Test(arguments: formats)
     func countsEqualGroundTruth(format: String) throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, truth) = try Fixtures.generate(
             ["--format", format, "--lines", "20000", "--seed", "11", "--malformed-rate", "0.01",
@@ -29,7 +30,7 @@ struct ExactCountTests {
     }
 
     @Test func fixedFormatMatchesAutomatic() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, truth) = try Fixtures.generate(["--format", "istio", "--lines", "3000", "--seed", "3"], in: directory, name: "a.log")
         var options = ScanOptions()
@@ -40,7 +41,7 @@ struct ExactCountTests {
     }
 
     @Test func collectorPrefixesAreSkipped() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         for wrap in ["kubectl", "stern", "cri", "compose"] {
             let (log, truth) = try Fixtures.generate(["--format", "istio", "--lines", "2000", "--wrap", wrap],
@@ -50,7 +51,7 @@ struct ExactCountTests {
     }
 
     @Test func mixedFormatsAcrossAnUpgradeAreFollowed() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (old, _) = try Fixtures.generate(["--format", "istio-1.8", "--lines", "500", "--seed", "1"], in: directory, name: "old.log")
         let (new, _) = try Fixtures.generate(["--format", "istio", "--lines", "700", "--seed", "2"], in: directory, name: "new.log")

@@ -4,6 +4,7 @@ import LogScan
 import RecordCounting
 import ScanReports
 import Testing
+import TestSupport
 
 /// The `--output html` page: self-contained, escaped, one chart per spiking cluster, and
 /// rendered by a real headless browser.
@@ -25,7 +26,7 @@ struct HTMLReportTests {
 
     /// One generated log with two injected spikes and a hostile line, scanned and rendered once.
     static let shared: Result<Rendered, any Error> = Result {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, _) = try Fixtures.generate(
             ["--format", "istio", "--lines", "60000", "--rate", "100", "--seed", "7",
@@ -143,7 +144,7 @@ struct HTMLReportTests {
     }
 
     @Test func emptyResultRenders() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let empty = directory.appendingPathComponent("empty.log")
         _ = FileManager.default.createFile(atPath: empty.path, contents: Data())
@@ -183,7 +184,7 @@ struct HTMLReportTests {
 
     /// Runs headless Chromium with `arguments` and a throwaway profile; killed after `seconds`.
     static func runBrowser(_ arguments: [String], seconds: Int = 60) throws -> (status: Int32, stdout: Data, timedOut: Bool) {
-        let scratch = try Fixtures.temporaryDirectory()
+        let scratch = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let profile = scratch.appendingPathComponent("profile")
         let stdoutFile = scratch.appendingPathComponent("stdout")
@@ -224,7 +225,7 @@ struct HTMLReportTests {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
             return (url, true)
         }
-        return (try Fixtures.temporaryDirectory(), false)
+        return (try Scratch.directory("scan"), false)
     }
 
     @Test(.enabled(if: chromium != nil, "no chromium binary found (apt-get install -y chromium, or set CHROMIUM): headless rendering check skipped"), .timeLimit(.minutes(3)))

@@ -3,13 +3,14 @@ import Foundation
 import LogScan
 import RecordCounting
 import Testing
+import TestSupport
 
 /// Line splitting at the edges: buffers, long lines, CRLF, blank lines, no final newline.
 struct LineHandlingTests {
     static let line = #"[2024-01-27T14:15:24.881Z] "GET /a HTTP/1.1" 503 UF,URX upstream_reset_before_response_started{connection_failure} - "-" 0 91 3 - "-" "curl/8" "id" "api:80" "10.0.0.1:80" outbound|80||api.default.svc.cluster.local 10.0.0.2:1 10.0.0.3:80 10.0.0.4:2 - default"#
 
     func scan(_ text: String, _ configure: (inout ScanOptions) -> Void = { _ in }) throws -> ScanResult {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("access.log")
         try Data(text.utf8).write(to: file)
@@ -88,7 +89,7 @@ struct LineHandlingTests {
     }
 
     @Test func unreadableInputIsReportedAndOthersScanned() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("access.log")
         try Data((Self.line + "\n").utf8).write(to: file)

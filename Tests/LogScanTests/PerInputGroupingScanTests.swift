@@ -3,14 +3,15 @@ import Foundation
 import LogScan
 import RecordCounting
 import Testing
+import TestSupport
 
 /// What records lacked and the field each input was grouped by survive splitting a file into
 /// parts over several threads, and the report's field is the first input's whatever the threads.
 struct PerInputGroupingScanTests {
-    static let corpus = Fixtures.packageRoot.appendingPathComponent("Tests/Corpus")
+    static let corpus = Repository.corpus
 
     @Test func partsOfASparseJSONFileAddUpTheirMissingFields() throws {
-        let folder = try Fixtures.temporaryDirectory()
+        let folder = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: folder) }
         // Gloo's camelCase lines, 3 of them, repeated so that the file splits into many parts.
         let lines = try String(contentsOf: Self.corpus.appendingPathComponent("written/gloo-camel-case.jsonl"), encoding: .utf8)
@@ -30,7 +31,7 @@ struct PerInputGroupingScanTests {
     }
 
     @Test func theFirstInputsFieldNamesTheKeysWhateverTheThreads() throws {
-        let folder = try Fixtures.temporaryDirectory()
+        let folder = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: folder) }
         let envoy = folder.appendingPathComponent("a-envoy.log"), istio = folder.appendingPathComponent("b-istio.log")
         try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent("text/21-envoy-default-misc.log"), to: envoy)

@@ -2,13 +2,14 @@ import AccessLogFormat
 import Foundation
 import LogScan
 import Testing
+import TestSupport
 
 /// Issue 19's shapes through the scan engine: keys as a report shows them.
 struct RealShapeScanTests {
-    static let corpus = Fixtures.packageRoot.appendingPathComponent("Tests/Corpus")
+    static let corpus = Repository.corpus
 
     func scan(_ text: String) throws -> ScanResult {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("access.log")
         try Data(text.utf8).write(to: file)

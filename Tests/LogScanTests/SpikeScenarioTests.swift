@@ -4,6 +4,7 @@ import Foundation
 import LogScan
 import RecordCounting
 import Testing
+import TestSupport
 
 /// Spikes found in generated history, end to end through the scan engine.
 struct SpikeScenarioTests {
@@ -21,7 +22,7 @@ struct SpikeScenarioTests {
     }
 
     @Test func defaultRulesReportEveryInjectedEpisodeAndNothingElse() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = try Self.generate(in: directory)
         let result = ScanEngine.scan([log.path], options: ScanOptions())
@@ -50,7 +51,7 @@ struct SpikeScenarioTests {
     /// Lines of a year before in the same folder stretch the timeline's bins to hours; the
     /// spikes' own timeline keeps minute bins around them, with every flagged record.
     @Test func spikeTimelineKeepsMinutesWhenTheLogsSpanAYear() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = try Self.generate(in: directory)
         let old = try Fixtures.generate(["--format", "istio", "--lines", "100", "--rate", "1", "--start", "2025-06-01T00:00:00Z"],
@@ -72,7 +73,7 @@ struct SpikeScenarioTests {
     }
 
     @Test func spikesDoNotDependOnThreadsOrFileSplits() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = try Self.generate(in: directory)
         var one = ScanOptions()
@@ -107,7 +108,7 @@ struct SpikeScenarioTests {
         let line = { (time: String) in
             #"[2024-01-27T"# + time + #"Z] "GET / HTTP/1.1" 503 UF via_upstream - "-" 0 0 1 - "-" "c" "i" "a" "h:80" api - - - - default"#
         }
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("late.log")
         // Written at end time: a 45 s request logged after later ones is late (> 30 s behind).
@@ -124,7 +125,7 @@ struct SpikeScenarioTests {
     }
 
     @Test func keysBeyondTheCapCountUnderOther() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("many.log")
         let lines = (0..<5000).map { i in
@@ -142,7 +143,7 @@ struct SpikeScenarioTests {
 
     /// Two workers each hold up to the cap; the merged result still holds no more.
     @Test func theCapHoldsOverWorkers() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         for part in 0..<2 {
             let lines = (0..<300).map { i in
@@ -161,7 +162,7 @@ struct SpikeScenarioTests {
     }
 
     @Test func processingTimeBucketsLinesWithoutTimestamps() throws {
-        let directory = try Fixtures.temporaryDirectory()
+        let directory = try Scratch.directory("scan")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("untimed.log")
         try Data((Array(repeating: "503 UF payments", count: 50) + ["200 - payments"]).joined(separator: "\n").utf8).write(to: file)

@@ -2,19 +2,10 @@ import CZlib
 import Foundation
 import Testing
 @testable import LogSources
+import TestSupport
 
-/// A fresh directory for one test's files, removed when released.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/logsources-XXXXXX").utf8CString)
-        guard let created = mkdtemp(&template) else { throw SourceError.system("mkdtemp", "cannot create") }
-        path = String(cString: created)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
+extension TemporaryDirectory {
+    /// Writes `bytes` to `name` (folders made as needed) and returns its path.
     func file(_ name: String, _ bytes: [UInt8]) throws -> String {
         let target = path + "/" + name
         try FileManager.default.createDirectory(

@@ -2,6 +2,7 @@ import CZlib
 import Foundation
 import Testing
 @testable import LogSources
+import TestSupport
 
 @Suite struct GzipSourceTests {
     @Test(arguments: inflateEngines, [1, 6, 9])

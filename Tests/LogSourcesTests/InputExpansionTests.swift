@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LogSources
+import TestSupport
 
 @Suite struct InputExpansionTests {
     /// access.log with rotated siblings, an unrelated file, pod logs, and symlinks to a file and

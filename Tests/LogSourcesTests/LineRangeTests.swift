@@ -1,5 +1,6 @@
 import Testing
 @testable import LogSources
+import TestSupport
 
 @Suite struct LineRangeTests {
     static let newline = UInt8(ascii: "\n")

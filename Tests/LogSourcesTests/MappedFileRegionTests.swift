@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LogSources
+import TestSupport
 
 @Suite struct MappedFileRegionTests {
     @Test func windowsShowTheRegionsBytes() throws {

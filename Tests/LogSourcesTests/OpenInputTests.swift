@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LogSources
+import TestSupport
 
 @Suite struct OpenInputTests {
     @Test func plainFileRoundTrip() throws {

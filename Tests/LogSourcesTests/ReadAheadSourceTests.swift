@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LogSources
+import TestSupport
 
 @Suite struct ReadAheadSourceTests {
     @Test(arguments: [(4096, 2, 1000), (1 << 20, 3, 1 << 16), (65_536, 4, 65_536)])
