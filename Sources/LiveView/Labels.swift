@@ -26,9 +26,9 @@ enum Labels {
         return "\(tenths / 10).\(tenths % 10)"
     }
 
-    /// The end of the newest second counted, in microseconds: the view's "now" (event time).
+    /// The newest second counted, in microseconds: the view's "now", on the clock alerts use.
     static func now(_ snapshot: LiveSnapshot) -> Int64 {
-        snapshot.activity.map { ($0.clockSecond + 1) * 1_000_000 } ?? Int64(snapshot.takenAt * 1_000_000)
+        snapshot.activity.map { $0.clockSecond * 1_000_000 } ?? Int64(snapshot.takenAt * 1_000_000)
     }
 
     /// `2 firing, 1 pending` over every key.
