@@ -64,6 +64,8 @@ let package = Package(
         .target(name: "FailureCauses", dependencies: ["AccessLogFormat"]),
         .target(name: "LogFollow", dependencies: ["LogSources"]),
         .target(name: "LiveTail", dependencies: ["AccessLogFormat", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses", "LogFollow"]),
+        // `top`'s full-screen view: frames as pure functions of a snapshot, the terminal's modes, keys.
+        .target(name: "LiveView", dependencies: ["RecordCounting", "FailureCauses"]),
         .target(name: "FlagMetrics", dependencies: [
             "RecordCounting",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -88,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "flagwatch",
             dependencies: [
-                "RecordCounting", "LogScan", "ScanReports", "LiveTail", "FlagMetrics", "AlertDelivery", "FailureCauses",
+                "RecordCounting", "LogScan", "ScanReports", "LiveTail", "LiveView", "FlagMetrics", "AlertDelivery", "FailureCauses",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -104,6 +106,7 @@ let package = Package(
         .testTarget(name: "LogScanTests", dependencies: ["LogScan", "ScanReports", "RecordCounting", "FlagAggregation", "AlertRules", "FailureCauses", "TestSupport"]),
         .testTarget(name: "LogFollowTests", dependencies: ["LogFollow", "TestSupport"]),
         .testTarget(name: "LiveTailTests", dependencies: ["LiveTail", "LogScan", "RecordCounting", "AlertRules", "LogFollow", "AccessLogFormat", "TestSupport"]),
+        .testTarget(name: "LiveViewTests", dependencies: ["LiveView", "RecordCounting", "FailureCauses"]),
         .testTarget(name: "FlagMetricsTests", dependencies: ["FlagMetrics", "RecordCounting"]),
         // Real HTTP servers, TLS and Alertmanager on 127.0.0.1.
         .testTarget(name: "AlertDeliveryTests", dependencies: ["AlertDelivery", "AlertRules", "AccessLogFormat", "FailureCauses", "TestSupport"], exclude: ["Support"]),

@@ -138,14 +138,13 @@ def latency(binary, folder, iterations):
 WRITER = r'''
 import sys, time, os
 path, rate, seconds, template = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-block = 1000
-interval = block / rate
+block = 1000 * template.count("\n")  # lines a write appends: the template (one or more lines) 1000 times
 out = open(path, "ab", buffering=0)
 start = time.time()
 written = 0
 while time.time() - start < seconds:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z"
-    out.write(template.replace("STAMP", stamp).encode() * block)
+    out.write(template.replace("STAMP", stamp).encode() * 1000)
     written += block
     delay = start + written / rate - time.time()
     if delay > 0:

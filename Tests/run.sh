@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in zlib1g-dev libisal2 gzip python3 python3-venv chromium openssl prometheus prometheus-alertmanager time; do
+for pkg in zlib1g-dev libisal2 gzip python3 python3-venv chromium openssl prometheus prometheus-alertmanager time tmux; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -31,7 +31,8 @@ public final class LiveWindows {
         }
     }
 
-    private var rings: [KeyRing?] = []
+    /// Per key id; internal for `LiveWindows+Activity`.
+    var rings: [KeyRing?] = []
     /// Per key id, the newest second holding a record (for `activeKeys`), and the newest
     /// holding one with a flag (a key whose flagged records have all left the windows can be
     /// passed over without a sum); `.min` for none. Apart from the rings, so that asking costs
@@ -45,7 +46,7 @@ public final class LiveWindows {
     }
 
     @inline(__always)
-    private func slot(_ second: Int64) -> Int { Int(second >= 0 ? second % Int64(horizon) : (second % Int64(horizon) + Int64(horizon)) % Int64(horizon)) }
+    func slot(_ second: Int64) -> Int { Int(second >= 0 ? second % Int64(horizon) : (second % Int64(horizon) + Int64(horizon)) % Int64(horizon)) }
 
     /// Counts one record of second `second` with `flags` and `tag` under key `id`. The caller
     /// keeps `second` within the horizon of the newest second (older records are late).

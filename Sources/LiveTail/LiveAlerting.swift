@@ -13,17 +13,22 @@ struct LiveAlerting {
     private(set) var evaluator: LiveEvaluator
     /// The newest second counted, or moved on by the wall clock.
     private(set) var clockSecond = Int64.min
+    /// The first second the clock was set to: how long the windows have been filling.
+    private(set) var firstSecond = Int64.min
+    /// Seconds the windows keep whatever the rules (a live view's series).
+    private let minimumHorizon: Int
     private var wallAtClock = 0.0
     private var touched: [UInt32] = []
     private var isTouched: [Bool] = []
     private var pending: [AlertEvent] = []
 
-    init(rules: [AlertRule]) {
-        windows = LiveWindows(horizon: LiveAlerting.horizon(for: rules))
+    init(rules: [AlertRule], minimumHorizon: Int = 60) {
+        self.minimumHorizon = minimumHorizon
+        windows = LiveWindows(horizon: LiveAlerting.horizon(for: rules, minimum: minimumHorizon))
         evaluator = LiveEvaluator(rules: rules)
     }
 
-    static func horizon(for rules: [AlertRule]) -> Int { max(60, rules.map(\.window).max() ?? 60) }
+    static func horizon(for rules: [AlertRule], minimum: Int) -> Int { max(60, minimum, rules.map(\.window).max() ?? 60) }
 
     var hasPendingEvents: Bool { !pending.isEmpty }
 
@@ -71,6 +76,7 @@ struct LiveAlerting {
             // Once a horizon: flag sets outlive their counts by at most that, and sums skip stale slots.
             if second / Int64(windows.horizon) != clockSecond / Int64(windows.horizon) { windows.prune(endingAt: second) }
         }
+        if clockSecond == .min { firstSecond = second }
         clockSecond = second
         wallAtClock = wall
     }
@@ -93,7 +99,7 @@ struct LiveAlerting {
 
     /// Swaps the rules without losing windows or the state of unchanged rules.
     mutating func replaceRules(_ rules: [AlertRule]) {
-        let horizon = LiveAlerting.horizon(for: rules)
+        let horizon = LiveAlerting.horizon(for: rules, minimum: minimumHorizon)
         if horizon != windows.horizon {
             let resized = LiveWindows(horizon: horizon)
             for id in windows.activeKeys(endingAt: clockSecond) {
@@ -123,6 +129,7 @@ struct LiveAlerting {
                           id: (String) -> UInt32)
     {
         self.clockSecond = clockSecond ?? .min
+        firstSecond = self.clockSecond
         for (name, buckets) in saved { windows.restore(key: id(name), buckets) }
         for (name, keyTracks) in tracks { evaluator.restore(key: id(name), keyTracks) }
     }

@@ -81,7 +81,7 @@ public final class TailEngine: FollowerDelegate {
         self.output = output
         self.clock = clock
         counter = RecordCounter(configuration: options.reading)
-        alerting = LiveAlerting(rules: options.rules)
+        alerting = LiveAlerting(rules: options.rules, minimumHorizon: options.activity?.seconds ?? 60)
         follower = Follower(options: options.follow, checkpoints: state?.files ?? [])
         follower.delegate = self
         if let state { restore(state) }
@@ -97,7 +97,9 @@ public final class TailEngine: FollowerDelegate {
         while true {
             let now = pass()
             if !afterEachPass() || !follower.isFollowing { break }
-            _ = follower.wait(timeout: follower.hasBacklog ? 0 : 1 - (now - now.rounded(.down)), extra: wake)
+            // Snapshots come on time while nothing is read, as well as once a second.
+            let untilSnapshot = options.snapshotInterval.map { max(0, lastPublished + $0 - now) } ?? 1
+            _ = follower.wait(timeout: follower.hasBacklog ? 0 : min(1 - (now - now.rounded(.down)), untilSnapshot), extra: wake)
         }
         stop()
     }

@@ -20,6 +20,20 @@ public struct TailOptions: Sendable {
     /// Seconds between snapshots published for other threads (the metrics endpoint); nil
     /// publishes none.
     public var snapshotInterval: Double?
+    /// Per-key activity in each snapshot (`LiveSnapshot.Activity`, for a terminal view); nil
+    /// adds none. The windows keep at least its series.
+    public var activity: ActivityRequest?
+
+    public struct ActivityRequest: Sendable {
+        /// Seconds the counts cover, and seconds of the per-second series.
+        public var window: Int
+        public var seconds: Int
+
+        public init(window: Int, seconds: Int) {
+            self.window = window
+            self.seconds = max(seconds, window)
+        }
+    }
 
     public init(follow: Follower.Options) { self.follow = follow }
 }

@@ -78,13 +78,64 @@ public struct LiveSnapshot: Sendable {
     public var watchedFlags: [String]
     /// Wall-clock seconds when it was taken: how alive the driver's loop is.
     public var takenAt: Double
+    /// Each recent key's last seconds, when the driver was asked for them (a terminal view).
+    public var activity: Activity?
 
-    public init(statistics: LiveStatistics, totals: FlagTotals, alerts: [Alert], watchedFlags: [String], takenAt: Double) {
+    public init(statistics: LiveStatistics, totals: FlagTotals, alerts: [Alert], watchedFlags: [String], takenAt: Double,
+                activity: Activity? = nil)
+    {
         self.statistics = statistics
         self.totals = totals
         self.alerts = alerts
         self.watchedFlags = watchedFlags
         self.takenAt = takenAt
+        self.activity = activity
+    }
+}
+
+extension LiveSnapshot {
+    /// The keys with records in the last seconds, over the event clock (the newest second counted).
+    public struct Activity: Sendable {
+        /// The newest second counted (seconds since 1970).
+        public var clockSecond: Int64
+        /// Seconds the window counts cover: the window asked for, or fewer since the first record.
+        public var windowSeconds: Int
+        public var keys: [KeyActivity]
+
+        public init(clockSecond: Int64, windowSeconds: Int, keys: [KeyActivity]) {
+            self.clockSecond = clockSecond
+            self.windowSeconds = windowSeconds
+            self.keys = keys
+        }
+    }
+
+    /// One key over the window, and per second over the series.
+    public struct KeyActivity: Sendable {
+        public var name: String
+        public var requests: Int
+        /// Requests with an upstream-failure flag or a flag a rule watches.
+        public var failures: Int
+        /// Per flag code, and per cause name (`FailureCause.name`); non-zero entries only.
+        public var flags: [String: Int]
+        public var causes: [String: Int]
+        /// Per second, oldest first, ending with `clockSecond`.
+        public var requestSeries: [UInt32]
+        public var failureSeries: [UInt32]
+
+        public init(name: String, requests: Int, failures: Int, flags: [String: Int], causes: [String: Int],
+                    requestSeries: [UInt32], failureSeries: [UInt32])
+        {
+            self.name = name
+            self.requests = requests
+            self.failures = failures
+            self.flags = flags
+            self.causes = causes
+            self.requestSeries = requestSeries
+            self.failureSeries = failureSeries
+        }
+
+        /// Failures over requests; 0 without requests.
+        public var ratio: Double { requests == 0 ? 0 : Double(failures) / Double(requests) }
     }
 }
 

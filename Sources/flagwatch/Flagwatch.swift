@@ -12,7 +12,7 @@ struct Flagwatch: ParsableCommand {
             swift package plugin generate-manual (see the README).
             """,
         version: MetricsEndpoint.version,
-        subcommands: [Scan.self, Tail.self, Rules.self, Explain.self]
+        subcommands: [Scan.self, Tail.self, Top.self, Rules.self, Explain.self]
     )
 
     /// ArgumentParser's `main`, except that error messages go out through `StandardError`:

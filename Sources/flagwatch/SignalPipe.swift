@@ -5,7 +5,7 @@ nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 
 /// Turns signals into bytes on a pipe, so the follow loop wakes from `poll` and handles them
 /// on its own thread, outside the handler.
-final class SignalPipe {
+final class SignalPipe: Sendable {
     let readDescriptor: Int32
 
     init(signals: [Int32]) {
@@ -31,6 +31,12 @@ final class SignalPipe {
         sigemptyset(&set)
         for signal in signals { sigaddset(&set, signal) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// Reports `signal` as if it had been received: another thread asking the loop to stop.
+    func post(_ signal: Int32) {
+        var byte = UInt8(truncatingIfNeeded: signal)
+        _ = write(signalPipeWriteEnd, &byte, 1)
     }
 
     /// Signals received since the last call, in order.

@@ -22,12 +22,13 @@ struct Tail: ParsableCommand {
     )
 
     enum AlertStyle: String, ExpressibleByArgument, CaseIterable { case text, json }
-    enum StartPoint: String, ExpressibleByArgument, CaseIterable { case beginning, end }
 
     @Argument(help: "Files, directories, globs, or '-' for standard input.")
     var paths: [String]
 
     @OptionGroup var reading: ReadingOptions
+
+    @OptionGroup var following: FollowingOptions
 
     @Option(help: "text (one line per alert, coloured on a terminal) or json (the alert-event JSON lines).")
     var alerts: AlertStyle = .text
@@ -38,9 +39,6 @@ struct Tail: ParsableCommand {
     @Flag(name: .customLong("no-state"), help: "Keep no state: every run starts afresh.")
     var noState = false
 
-    @Option(help: "Where to start a file that has no checkpoint: beginning or end. A checkpoint always wins.")
-    var from: StartPoint = .end
-
     @Flag(name: .customLong("ignore-checkpoints"), help: "Start over: forget saved offsets, counters and alerts.")
     var ignoreCheckpoints = false
 
@@ -49,9 +47,6 @@ struct Tail: ParsableCommand {
 
     @Option(name: .customLong("stats-interval"), help: "Print counters to standard error every N seconds.")
     var statsInterval: Double?
-
-    @Option(name: .customLong("poll-interval"), help: "Seconds between looks at every path, whatever inotify says.")
-    var pollInterval = 1.0
 
     @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(
         "Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT; ':PORT' or 'PORT' binds 127.0.0.1 only.",
@@ -66,20 +61,12 @@ struct Tail: ParsableCommand {
             throw ValidationError("--metrics-listen: '\(metricsListen)' is not HOST:PORT, :PORT or PORT")
         }
         guard !paths.isEmpty else { throw ValidationError("give at least one path, or '-' for standard input") }
-        guard pollInterval > 0, pollInterval <= 60 else { throw ValidationError("--poll-interval must be in (0, 60] seconds") }
         if let statsInterval, statsInterval <= 0 { throw ValidationError("--stats-interval must be positive") }
         if noState, stateDir != nil { throw ValidationError("--no-state and --state-dir exclude each other") }
     }
 
     func run() throws {
-        var follow = Follower.Options(patterns: paths)
-        follow.include = reading.include
-        follow.exclude = reading.exclude
-        follow.startAtEnd = from == .end
-        follow.pollInterval = pollInterval
-        var options = TailOptions(follow: follow)
-        options.reading = try reading.configuration()
-        options.rules = try reading.loadRules()
+        var options = try following.tailOptions(paths: paths, reading: reading)
         options.ignoreCheckpoints = ignoreCheckpoints
         options.stateDirectory = noState ? nil : stateDir ?? defaultStateDirectory()
         let listen = metricsListen.flatMap(ListenAddress.init)

@@ -5,10 +5,9 @@ import Foundation
 
 /// A program run to its end with posix_spawn and reaped with waitpid: standard input from
 /// bytes (through a file, so that no pipe can fill), standard output captured, standard error
-/// to a file, and every other descriptor closed in the child. Foundation's `Process` is not
-/// used for programs that fork daemons (tmux): the daemon kept descriptors of other tests'
-/// pipes open, and `Process` missed the client's exit (its zombie stayed, `waitUntilExit`
-/// never returned).
+/// to a file, every other descriptor closed and the signals reset in the child. For programs
+/// that fork daemons (tmux), where Foundation's `Process` missed the client's exit (its zombie
+/// stayed, `waitUntilExit` never returned) and the daemon kept other tests' pipes open.
 public enum ChildProcess {
     public struct Result: Sendable {
         /// The exit status; -1 when the program could not run or was killed by a signal.
@@ -40,9 +39,21 @@ public enum ChildProcess {
             for argument in argv { free(argument) }
             for variable in variables ?? [] { free(variable) }
         }
+        // The child starts with no signal blocked and every signal at its default: a test
+        // thread's mask (libdispatch's workers block most signals) must not be inherited, or a
+        // daemon such as the tmux server never sees SIGCHLD and cannot exit.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = variables.map { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0) }
-            ?? posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        let spawned = variables.map { posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, $0) }
+            ?? posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
         close(ends[1])
         var output = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
