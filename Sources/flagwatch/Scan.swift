@@ -90,7 +90,7 @@ struct Scan: ParsableCommand {
         }
         if let outputFile {
             do {
-                try report.write(toFile: outputFile, atomically: true, encoding: .utf8)
+                try ReportFile.write(report, to: outputFile)
             } catch {
                 diagnostics.write("flagwatch: error: cannot write \(outputFile): \(error.localizedDescription)")
                 throw ExitCode(2)

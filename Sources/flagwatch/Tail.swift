@@ -133,7 +133,7 @@ struct Tail: ParsableCommand {
         if let report {
             let text = JSONReport(engine.summary(), gzipDecoder: "none").rendered()
             do {
-                try text.write(toFile: report, atomically: true, encoding: .utf8)
+                try ReportFile.write(text, to: report)
             } catch {
                 diagnostics.write("flagwatch: error: cannot write \(report): \(error.localizedDescription)")
                 throw ExitCode(2)

@@ -116,6 +116,48 @@ struct ScanCommandTests {
         #expect(table.contains("more (--top)"))
     }
 
+    /// `-o` to what is not a regular file (a FIFO here; `/dev/null` and `/dev/stdout` alike) is
+    /// written through: a temporary file renamed over it would replace the device itself, and
+    /// as root `-o /dev/null` left every program a regular file for /dev/null.
+    @Test func reportToANonRegularFileIsWrittenThroughIt() throws {
+        let directory = try Scratch.directory("cli-fifo")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("report.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // Open before flagwatch is, and drained while it writes: a report larger than the
+        // pipe's buffer would block the writer.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let received = ReceivedBytes()
+        let drained = DispatchSemaphore(value: 0)
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var finishedSeen = false
+            while true {
+                var descriptor = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
+                _ = poll(&descriptor, 1, 20)
+                let n = read(reader, &buffer, buffer.count)
+                if n > 0 {
+                    received.append(buffer[..<n])
+                } else if finishedSeen {
+                    break
+                } else if received.isFinished {
+                    finishedSeen = true  // one more pass for what the writer left in the pipe
+                }
+            }
+            drained.signal()
+        }.start()
+        let run = try Self.flagwatch(["scan", Self.samples.appendingPathComponent("istio.log").path, "--output", "json", "-o", fifo])
+        received.finish()
+        drained.wait()
+        #expect(run.status == 0, "\(run.stderr)")
+        var info = stat()
+        #expect(stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO, "still a FIFO, not replaced by a file")
+        let report = try JSONSerialization.jsonObject(with: received.data) as? [String: Any]
+        #expect((report?["records"] as? Int ?? 0) > 0, "the report came through the FIFO")
+    }
+
     @Test func showMalformedNamesFileAndLine() throws {
         let directory = try Scratch.directory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -234,4 +276,16 @@ struct ScanCommandTests {
         let times = events.map { ($0["endsAt"] as? String) ?? ($0["startsAt"] as! String) }
         #expect(times == times.sorted())
     }
+}
+
+/// Bytes a reader thread collects, and whether the writer is done.
+final class ReceivedBytes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes = Data()
+    private var finished = false
+
+    func append(_ slice: ArraySlice<UInt8>) { lock.withLock { bytes.append(contentsOf: slice) } }
+    func finish() { lock.withLock { finished = true } }
+    var isFinished: Bool { lock.withLock { finished } }
+    var data: Data { lock.withLock { bytes } }
 }
