@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A running `flagwatch tail`: the built binary in a scratch folder, its output in files.
+/// A running `flagwatch tail` (or another following command: `top` off a terminal): the built
+/// binary in a scratch folder, its output in files.
 final class TailProcess {
     let directory: URL
     let process = Process()
@@ -11,13 +12,13 @@ final class TailProcess {
     private var input: Pipe?
 
     /// Starts `flagwatch tail ARGS` in `directory`; `stdin` gives it a pipe to write to.
-    init(_ arguments: [String], in directory: URL, stdin: Bool = false, name: String = "run") throws {
+    init(_ arguments: [String], in directory: URL, stdin: Bool = false, name: String = "run", command: String = "tail") throws {
         self.directory = directory
         out = directory.appendingPathComponent("\(name).out")
         err = directory.appendingPathComponent("\(name).err")
         for file in [out, err] { FileManager.default.createFile(atPath: file.path, contents: nil) }
         process.executableURL = URL(fileURLWithPath: ScanCommandTests.binary)
-        process.arguments = ["tail"] + arguments
+        process.arguments = [command] + arguments
         process.currentDirectoryURL = directory
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)

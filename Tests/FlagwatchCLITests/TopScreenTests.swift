@@ -134,7 +134,7 @@ struct TopScreenTests {
         let directory = try F.directory()
         let log = directory.appendingPathComponent("access.log")
         try F.append((0..<100).map { F.line($0, cluster: Self.busy) }.joined(), to: log)
-        let top = try TopProcess(["--from", "beginning", "--interval", "0.5", "access.log"], in: directory)
+        let top = try TailProcess(["--from", "beginning", "--interval", "0.5", "access.log"], in: directory, command: "top")
         #expect(F.waitFor { top.stdout.components(separatedBy: "\nKEY ").count >= 3 })
         try Self.spike(directory, count: 10)
         #expect(F.waitFor {
@@ -150,28 +150,4 @@ struct TopScreenTests {
         #expect(out.contains("window "))
         #expect(out.contains(Self.busy))
     }
-}
-
-/// `flagwatch top` with standard output to a file.
-final class TopProcess {
-    let process = Process()
-    private let out: URL
-
-    init(_ arguments: [String], in directory: URL) throws {
-        out = directory.appendingPathComponent("top.out")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: ScanCommandTests.binary)
-        process.arguments = ["top"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning { process.terminate() }
-    }
-
-    var stdout: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
 }
