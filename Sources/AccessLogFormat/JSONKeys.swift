@@ -86,6 +86,12 @@ public struct JSONKeys: Sendable {
 
     public func contains(_ kind: FieldKind) -> Bool { kinds.contains(kind) }
 
+    /// The kind a key names (an OTLP attribute's, say), or nil for keys flagwatch does not read.
+    public func kind(ofKey key: String) -> FieldKind? {
+        var key = key
+        return key.withUTF8 { bytes in bytes.isEmpty ? nil : lookup(UnsafeRawPointer(bytes.baseAddress!), 0, bytes.count) }
+    }
+
     @inline(__always)
     static func slot(_ base: UnsafeRawPointer, _ start: Int, _ count: Int) -> Int {
         guard count > 0 else { return 0 }

@@ -62,6 +62,17 @@ public final class LineParser {
         return nil
     }
 
+    /// Parses one record of `FieldRecordWriter` fields with the current plan, which must be a
+    /// JSON plan; nil means `tokenizer.record` holds it.
+    public func parse(fields: UnsafeRawBufferPointer) -> MalformedReason? {
+        let (index, plan) = active.pointee
+        guard let failure = plan._withUnsafeGuaranteedRef({ tokenizer.tokenize(fields: fields, plan: $0) }) else {
+            recordCounts[index] &+= 1
+            return nil
+        }
+        return failure
+    }
+
     /// Chooses the format from up to `limit` lines at the start of `sample` (a buffer of whole
     /// lines), before any is parsed. Returns false when no line fits any format.
     @discardableResult

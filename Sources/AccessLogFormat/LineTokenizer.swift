@@ -210,6 +210,15 @@ public final class LineTokenizer {
         return innerFailure
     }
 
+    /// The mask `internOnly` set, for tokenizers of other shapes (`tokenize(fields:plan:)`).
+    var internMask: UInt32 { state.pointee.internMask }
+
+    /// Makes `record` the last line's, read from `line` with `plan` and holding `present`.
+    func setLastRecord(_ record: AccessRecord, line: UnsafeRawBufferPointer, plan: LinePlan, present: UInt32) {
+        state.pointee = LineState(record: record, line: line, plan: .passUnretained(plan), internMask: state.pointee.internMask,
+                                  presentKinds: present)
+    }
+
     /// The envelope the last line came in, or nil for a line read as it is.
     public var envelope: Envelope? { state.pointee.envelope }
     /// The bytes the last line was read as: the line itself, or the line inside its envelope.

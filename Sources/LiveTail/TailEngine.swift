@@ -40,6 +40,9 @@ public final class TailEngine: FollowerDelegate {
     /// Per input path, over every run.
     var inputs: [String: InputCounts] = [:]
     var contexts: [Int: FileContext] = [:]
+    /// Per pushed stream (and shape of its records).
+    var pushed: [String: FileContext] = [:]
+    var fieldPlans: [String: LinePlan] = [:]
 
     var dirty = false
     var lastCheckpoint = 0.0
@@ -99,7 +102,8 @@ public final class TailEngine: FollowerDelegate {
             if !afterEachPass() || !follower.isFollowing { break }
             // Snapshots come on time while nothing is read, as well as once a second.
             let untilSnapshot = options.snapshotInterval.map { max(0, lastPublished + $0 - now) } ?? 1
-            _ = follower.wait(timeout: follower.hasBacklog ? 0 : min(1 - (now - now.rounded(.down)), untilSnapshot), extra: wake)
+            _ = follower.wait(timeout: follower.hasBacklog ? 0 : min(1 - (now - now.rounded(.down)), untilSnapshot),
+                              extra: [wake] + (options.inbox.map { [$0.wakeDescriptor] } ?? []))
         }
         stop()
     }
@@ -117,6 +121,7 @@ public final class TailEngine: FollowerDelegate {
     public func pass() -> Double {
         let now = clock.now()
         follower.pass(now: now)
+        countPushed()
         alerting.evaluateTouched(naming: counter.keyName)
         alerting.followWallClock(now, naming: counter.keyName)
         let hadEvents = alerting.hasPendingEvents
@@ -132,6 +137,7 @@ public final class TailEngine: FollowerDelegate {
 
     /// The last events and a durable checkpoint.
     public func stop() {
+        while let inbox = options.inbox, inbox.queuedBytes > 0 { countPushed() }
         alerting.evaluateTouched(naming: counter.keyName)
         flushEvents()
         checkpoint(durable: true)
@@ -157,9 +163,13 @@ public final class TailEngine: FollowerDelegate {
     // MARK: - Lines
 
     public func follower(read lines: UnsafeMutableRawBufferPointer, from file: FollowedFile) {
-        let context = self.context(for: file)
+        count(lines: UnsafeRawBufferPointer(lines), in: context(for: file), path: file.path)
+    }
+
+    /// Counts whole lines of one input and hands the records to the rules.
+    private func count(lines: UnsafeRawBufferPointer, in context: FileContext, path: String) {
         guard let base = lines.baseAddress else { return }
-        counter.prepare(&context.input, head: UnsafeRawBufferPointer(lines))
+        counter.prepare(&context.input, head: lines)
         let wall = clock.now()
         let wallMicros = Int64(wall * 1_000_000)
         counter.processingMicros = wallMicros
@@ -171,13 +181,72 @@ public final class TailEngine: FollowerDelegate {
             start = newline + 1
             let taken = context.joiner.take(line) { line in
                 guard let record = counter.count(line, &context.input) else { return }
-                // A record without a start time is windowed at the time it was read.
-                let micros = record.micros == .min ? wallMicros : record.micros
-                alerting.add(key: record.key, micros: micros, flags: record.flags, cause: record.cause, wall: wall, naming: counter.keyName)
+                add(record, wall: wall, wallMicros: wallMicros)
             }
             if case .tooLong = taken { counter.countTooLong(UnsafeRawBufferPointer(start: nil, count: 0), &context.input) }
         }
-        take(context, path: file.path)
+        take(context, path: path)
+    }
+
+    @inline(__always)
+    private func add(_ record: CountedRecord, wall: Double, wallMicros: Int64) {
+        // A record without a start time is windowed at the time it was read.
+        let micros = record.micros == .min ? wallMicros : record.micros
+        alerting.add(key: record.key, micros: micros, flags: record.flags, cause: record.cause, wall: wall, naming: counter.keyName)
+    }
+
+    // MARK: - Pushed records
+
+    /// Counts what receivers pushed since the last pass, up to the pass budget.
+    private func countPushed() {
+        guard let inbox = options.inbox else { return }
+        for batch in inbox.take(maxBytes: TailEngine.pushedPassBudget) {
+            switch batch.records {
+            case .lines(let bytes):
+                let context = pushedContext(batch.input, format: nil)
+                bytes.withUnsafeBytes { count(lines: $0, in: context, path: context.input.summary.path) }
+            case .fields(let writer, let format):
+                let context = pushedContext(batch.input, format: format)
+                let wall = clock.now()
+                let wallMicros = Int64(wall * 1_000_000)
+                counter.processingMicros = wallMicros
+                context.input.summary.bytes += writer.bytes.count
+                writer.bytes.withUnsafeBytes { batch in
+                    FieldRecords.forEach(in: batch) { fields in
+                        guard let record = counter.count(fields: fields, &context.input) else { return }
+                        add(record, wall: wall, wallMicros: wallMicros)
+                    }
+                }
+                take(context, path: context.input.summary.path)
+            }
+        }
+    }
+
+    /// The input of a pushed stream: its lines' format is detected per stream, as a file's is.
+    /// Senders name streams, so at most `maxPushedInputs` are told apart; the rest are one.
+    private func pushedContext(_ name: String, format: String?) -> FileContext {
+        let key = (format ?? "") + "\u{0}" + name
+        if let context = pushed[key] { return context }
+        guard pushed.count < TailEngine.maxPushedInputs else {
+            return pushedContext("other", format: format)
+        }
+        var input = format.map { counter.makeInput(path: name, plan: fieldPlan(named: $0)) } ?? counter.makeInput(path: name)
+        input.order = runOrder
+        let context = FileContext(input: input, maxLineLength: options.reading.maxLineLength)
+        pushed[key] = context
+        return context
+    }
+
+    static let maxPushedInputs = 1024
+    /// Bytes of pushed records counted per pass: as much as a pass reads of files.
+    static let pushedPassBudget = 16 << 20
+
+    /// Plans of pushed fields, by the format name they are reported by (`envoy-als`…).
+    private func fieldPlan(named name: String) -> LinePlan {
+        if let plan = fieldPlans[name] { return plan }
+        let plan = LinePlan(name: name, jsonKeys: .standard)
+        fieldPlans[name] = plan
+        return plan
     }
 
     public func follower(skippedLongLineIn file: FollowedFile) {
@@ -240,6 +309,7 @@ public final class TailEngine: FollowerDelegate {
         for (reason, count) in counter.malformedCounts { counters.malformedByReason[reason.name, default: 0] += count }
         var byFormat = counter.recordsByFormat
         for context in contexts.values { byFormat.merge(context.input.recordsByFormat, uniquingKeysWith: +) }
+        for context in pushed.values { byFormat.merge(context.input.recordsByFormat, uniquingKeysWith: +) }
         counters.recordsByFormat.merge(byFormat, uniquingKeysWith: +)
         return counters
     }

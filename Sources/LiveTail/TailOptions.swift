@@ -35,5 +35,8 @@ public struct TailOptions: Sendable {
         }
     }
 
+    /// Where receivers put pushed records (`--otlp-grpc` and the others); nil takes none.
+    public var inbox: PushInbox?
+
     public init(follow: Follower.Options) { self.follow = follow }
 }

@@ -92,16 +92,16 @@ public final class Follower {
 
     // MARK: - Waiting
 
-    /// Sleeps until a followed file may have changed, `extra` is readable, or `timeout`
-    /// seconds pass. Returns whether `extra` is readable.
-    public func wait(timeout: Double, extra: Int32) -> Bool {
-        var fds = [pollfd(fd: extra, events: Int16(POLLIN), revents: 0)]
+    /// Sleeps until a followed file may have changed, one of `extra` is readable, or `timeout`
+    /// seconds pass. Returns whether one of `extra` is readable.
+    public func wait(timeout: Double, extra: [Int32]) -> Bool {
+        var fds = extra.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         if watcher.fd >= 0 { fds.append(pollfd(fd: watcher.fd, events: Int16(POLLIN), revents: 0)) }
         if let stdin = files.first(where: \.isStandardInput) { fds.append(pollfd(fd: stdin.fd, events: Int16(POLLIN), revents: 0)) }
         // Without inotify, look at files often enough that a line is read within ~100 ms.
         let wait = watcher.fd >= 0 ? timeout : min(timeout, 0.1)
         _ = poll(&fds, nfds_t(fds.count), Int32(max(0, wait * 1000)))
-        return fds[0].revents != 0
+        return fds.prefix(extra.count).contains { $0.revents != 0 }
     }
 
     // MARK: - Reading

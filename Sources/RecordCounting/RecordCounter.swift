@@ -113,6 +113,14 @@ public final class RecordCounter {
         return InputTally(parser: parser, summary: InputSummary(path: path), formatChosen: !parser.isAutomatic)
     }
 
+    /// A new input whose records all have `plan`'s shape: pushed records (`count(fields:_:)`)
+    /// or lines of one sender whose format is known. Prepared already.
+    public func makeInput(path: String, plan: LinePlan) -> InputTally {
+        var input = InputTally(parser: LineParser(plan: plan, tokenizer: tokenizer), summary: InputSummary(path: path), formatChosen: true)
+        prepare(&input, head: UnsafeRawBufferPointer(start: nil, count: 0))
+        return input
+    }
+
     /// Chooses the input's format from its first bytes (whole lines), and its group field with
     /// it: the first of the group order the format has. `atEnd`: no more bytes will come, so
     /// this is the choice. The field stays when the format changes midway; records of the new
@@ -143,6 +151,25 @@ public final class RecordCounter {
             malformed(reason, line, &input)
             return nil
         }
+        return counted(&input, field, source: line, isFields: false)
+    }
+
+    /// Counts one record of `FieldRecordWriter` fields (a pushed record) of an input made by
+    /// `makeInput(path:plan:)`; as `count(_:_:)` does a line.
+    public func count(fields: UnsafeRawBufferPointer, _ input: inout InputTally) -> CountedRecord? {
+        input.physicalLines &+= 1
+        let field = input.keyLookup.unsafelyUnwrapped
+        tokenizer.internOnly(field.interned)
+        if let reason = input.parser.parse(fields: fields) {
+            malformed(reason, Array(FieldRecords.describe(fields).utf8.prefix(200)), &input)
+            return nil
+        }
+        return counted(&input, field, source: fields, isFields: true)
+    }
+
+    /// What a parsed record counts for; `source` is its line, or its fields.
+    @inline(__always)
+    private func counted(_ input: inout InputTally, _ field: KeyLookup, source: UnsafeRawBufferPointer, isFields: Bool) -> CountedRecord? {
         let record = tokenizer.record
         if record.startMicros < since || record.startMicros >= until {
             outsideTimeRange &+= 1
@@ -157,7 +184,9 @@ public final class RecordCounter {
         let id = field.mapped(local) ?? keys.map(local, in: field)
         flagCounter.count(record, key: id, tokenizer: tokenizer)
         var cause = CountedRecord.noCause
-        if record.flags.rawValue != 0 || record.unknownFlagCount != 0 { cause = countCause(record, key: id, line, &input) }
+        if record.flags.rawValue != 0 || record.unknownFlagCount != 0 {
+            cause = countCause(record, key: id, source, isFields: isFields, &input)
+        }
         var micros = record.startMicros
         if processingTime {
             micros = processingMicros
@@ -173,13 +202,15 @@ public final class RecordCounter {
 
     /// Classifies a record with a flag and counts its cause; out of line, as few records have one.
     @inline(never)
-    private func countCause(_ record: AccessRecord, key id: UInt32, _ line: UnsafeRawBufferPointer, _ input: inout InputTally) -> UInt8 {
+    private func countCause(_ record: AccessRecord, key id: UInt32, _ source: UnsafeRawBufferPointer, isFields: Bool,
+                            _ input: inout InputTally) -> UInt8 {
         let cluster = tokenizer.value(of: .upstreamCluster).map(ClusterKind.init(name:)) ?? .none
         let cause = classifier.classify(record, cluster: cluster) ?? .unknown
         if flagCounter.count(cause, key: id) {
-            let shown = UnsafeRawBufferPointer(rebasing: line.prefix(CauseSample.maxLength))
+            let shown = isFields ? FieldRecords.describe(source)
+                : String(decoding: UnsafeRawBufferPointer(rebasing: source.prefix(CauseSample.maxLength)), as: UTF8.self)
             causeSamples[UInt64(id) << 8 | UInt64(cause.rawValue)] = CauseSample(
-                line: String(decoding: shown, as: UTF8.self), file: input.summary.path, lineNumber: input.physicalLines,
+                line: String(shown.prefix(CauseSample.maxLength)), file: input.summary.path, lineNumber: input.physicalLines,
                 inputOrder: input.order)
         }
         return cause.rawValue
@@ -197,12 +228,12 @@ public final class RecordCounter {
         recordsByFormat.merge(input.recordsByFormat, uniquingKeysWith: +)
     }
 
-    private func malformed(_ reason: MalformedReason, _ line: UnsafeRawBufferPointer, _ input: inout InputTally) {
+    private func malformed(_ reason: MalformedReason, _ line: some Collection<UInt8>, _ input: inout InputTally) {
         malformedByReason[Int(reason.rawValue)] += 1
         input.summary.malformed += 1
         input.summary.lines += 1
         guard samples.count < configuration.malformedSampleLimit else { return }
-        let shown = UnsafeRawBufferPointer(rebasing: line.prefix(200))
+        let shown = line.prefix(200)
         samples.append(MalformedSample(path: input.summary.path, line: input.physicalLines, reason: reason,
                                        text: String(decoding: shown, as: UTF8.self)))
     }

@@ -5,6 +5,7 @@ import FlagMetrics
 import Foundation
 import LiveTail
 import LogFollow
+import LogReceivers
 import RecordCounting
 import ScanReports
 
@@ -14,7 +15,8 @@ struct Tail: ParsableCommand {
         discussion: """
             PATH may be a file (followed across rename and copytruncate rotation, and waited for if it does not \
             exist yet), a directory (every *.log under it, new ones included), a glob (new matches are picked up), \
-            or '-' for standard input.
+            or '-' for standard input. With --otlp-grpc, --otlp-http or --envoy-als it also (or, without paths, only) \
+            counts records pushed to it; then no path reads nothing, not standard input.
             Alerts go to standard output, diagnostics to standard error. Checkpoints in the state directory make \
             counts exact across restarts, kill -9 included. SIGINT/SIGTERM stop after a last checkpoint; SIGHUP \
             reloads --rules: its rules and receivers (queued notifications are kept).
@@ -24,11 +26,13 @@ struct Tail: ParsableCommand {
     enum AlertStyle: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     @Argument(help: "Files, directories, globs, or '-' for standard input.")
-    var paths: [String]
+    var paths: [String] = []
 
     @OptionGroup var reading: ReadingOptions
 
     @OptionGroup var following: FollowingOptions
+
+    @OptionGroup(title: "Pushed inputs") var push: PushOptions
 
     @Option(help: "text (one line per alert, coloured on a terminal) or json (the alert-event JSON lines).")
     var alerts: AlertStyle = .text
@@ -60,7 +64,9 @@ struct Tail: ParsableCommand {
         if let metricsListen, ListenAddress(metricsListen) == nil {
             throw ValidationError("--metrics-listen: '\(metricsListen)' is not HOST:PORT, :PORT or PORT")
         }
-        guard !paths.isEmpty else { throw ValidationError("give at least one path, or '-' for standard input") }
+        guard !paths.isEmpty || push.isEnabled else {
+            throw ValidationError("give at least one path, '-' for standard input, or a pushed input (--otlp-grpc, --otlp-http, --envoy-als)")
+        }
         if let statsInterval, statsInterval <= 0 { throw ValidationError("--stats-interval must be positive") }
         if noState, stateDir != nil { throw ValidationError("--no-state and --state-dir exclude each other") }
     }
@@ -71,6 +77,8 @@ struct Tail: ParsableCommand {
         options.stateDirectory = noState ? nil : stateDir ?? defaultStateDirectory()
         let listen = metricsListen.flatMap(ListenAddress.init)
         if listen != nil { options.snapshotInterval = 1 }
+        let inbox = push.isEnabled ? PushInbox(capacityBytes: push.queueBytes) : nil
+        options.inbox = inbox
 
         let diagnostics = StandardError()
         let printer = AlertPrinter(style: alerts)
@@ -100,10 +108,26 @@ struct Tail: ParsableCommand {
         }
         // Sends what it can within a few seconds; the rest waits in the spool for the next run.
         defer { dispatcher?.shutdown(deadline: .seconds(5)) }
+        var pushReceivers: PushReceivers?
+        if let inbox {
+            do {
+                pushReceivers = try PushReceivers(push.settings(jsonKeys: reading.jsonKeys), inbox: inbox)
+            } catch {
+                diagnostics.write("flagwatch: error: \(error)")
+                throw ExitCode(2)
+            }
+            for (receiver, address) in pushReceivers!.listening {
+                diagnostics.write("flagwatch: \(receiver) receiving on \(address)")
+            }
+        }
+        // Nothing more is taken once the loop ends: what was taken is counted before the last checkpoint.
+        defer { pushReceivers?.stop() }
         var server: MetricsServer?
         if let listen {
             do {
-                server = try MetricsEndpoint.serve(engine.published, on: listen) { DeliveryArguments.notificationSeries(dispatcher) }
+                server = try MetricsEndpoint.serve(engine.published, on: listen) { [pushReceivers] in
+                    DeliveryArguments.notificationSeries(dispatcher) + PushOptions.series(pushReceivers, inbox: inbox)
+                }
             } catch {
                 diagnostics.write("flagwatch: error: --metrics-listen \(listen): \(error)")
                 throw ExitCode(2)
@@ -111,7 +135,7 @@ struct Tail: ParsableCommand {
             diagnostics.write("flagwatch: metrics on http://\(listen.host.contains(":") ? "[\(listen.host)]" : listen.host):\(server!.port)/metrics")
         }
         defer { server?.close() }
-        diagnostics.write("flagwatch: following \(paths.joined(separator: " ")); "
+        diagnostics.write("flagwatch: following \(paths.isEmpty ? "no paths" : paths.joined(separator: " ")); "
             + (options.stateDirectory.map { "state in \($0)" } ?? "no state kept"))
 
         var nextStats = statsInterval.map { Date().timeIntervalSince1970 + $0 }
@@ -124,6 +148,8 @@ struct Tail: ParsableCommand {
                     stop = true
                 }
             }
+            // Senders are answered no more once stopping; what they sent is counted by `stop`.
+            if stop { pushReceivers?.stop() }
             if let due = nextStats, let statsInterval, Date().timeIntervalSince1970 >= due {
                 diagnostics.write(StatsLine.render(engine.statistics))
                 nextStats = due + statsInterval
@@ -167,7 +193,10 @@ struct Tail: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let base = environment["XDG_STATE_HOME"].map { $0 + "/flagwatch" }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/flagwatch"
-        let absolute = paths.map { $0.hasPrefix("/") || $0 == "-" ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }.sorted()
+        let pushed = [("otlp-grpc", push.otlpGRPC), ("otlp-http", push.otlpHTTP), ("envoy-als", push.envoyALS)].compactMap { name, address in
+            address.map { "\(name)=\($0)" }
+        }
+        let absolute = paths.map { $0.hasPrefix("/") || $0 == "-" ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }.sorted() + pushed
         return base + "/tail-" + AlertEvent.fingerprint(Dictionary(uniqueKeysWithValues: absolute.enumerated().map { ("\($0.offset)", $0.element) }))
     }
 }
