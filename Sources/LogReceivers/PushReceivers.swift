@@ -151,13 +151,13 @@ public final class PushReceivers: Sendable {
         for server in servers { server.beginGracefulShutdown() }
         let serving = self.serving
         _ = PushReceivers.wait { () -> Result<Void, Never> in
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { for task in serving { await task.value } }
-                group.addTask { try? await Task.sleep(for: deadline) }
-                await group.next()
-                group.cancelAll()
+            // Calls still open at the deadline (Envoy's streams never end by themselves) are cancelled.
+            let timeout = Task {
+                try? await Task.sleep(for: deadline)
+                for task in serving { task.cancel() }
             }
-            for task in serving { task.cancel() }
+            for task in serving { await task.value }
+            timeout.cancel()
             return .success(())
         }
     }

@@ -155,7 +155,10 @@ final class EnvoyScenario {
     }
 
     /// Envoy's configuration: one listener, a route per failure, clusters named as Istio names them.
-    func configuration(backends ports: [String: Int], refusedPort: Int, adminPort: Int) -> String {
+    /// With `pushTo`, Envoy also sends every record to flagwatch: as OTLP with the Istio line as
+    /// its body (log `otel_body`), as OTLP with the fields as attributes (`otel_attributes`, as
+    /// Istio's logFormat.labels does), and over its gRPC access-log service (`als_http`).
+    func configuration(backends ports: [String: Int], refusedPort: Int, adminPort: Int, pushTo: (otlp: Int, als: Int)? = nil) -> String {
         let ca = directory.appendingPathComponent("ca.pem").path
         // TLS settings of a cluster: none, TLS without verification, or verification of the test CA and the right SAN.
         enum TLS { case none, unverified, verified }
@@ -214,6 +217,7 @@ final class EnvoyScenario {
             "                text_format_source:",
             "                  inline_string: |",
             "                    \(EnvoyScenario.istioFormat)",
+        ] + (pushTo == nil ? [] : EnvoyScenario.pushedLoggers) + [
             "          http_filters:",
             "          - name: envoy.filters.http.router",
             "            typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }",
@@ -243,8 +247,66 @@ final class EnvoyScenario {
         lines += cluster("slow", port: ports["slow"]!)
         lines += cluster("close", port: ports["close"]!)
         lines += cluster("breaker", port: ports["slow"]!, circuitBreaker: true)
+        if let pushTo {
+            for (name, port) in [("flagwatch_otlp", pushTo.otlp), ("flagwatch_als", pushTo.als)] {
+                lines += [
+                    "  - name: \(name)",
+                    "    connect_timeout: 1s",
+                    "    type: STATIC",
+                    "    load_assignment: { cluster_name: \(name), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: \(port) } } } }] }] }",
+                    "    typed_extension_protocol_options:",
+                    "      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:",
+                    "        \"@type\": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "        explicit_http_config: { http2_protocol_options: {} }",
+                ]
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// The access loggers that push to flagwatch (buffers flushed every 100 ms).
+    static let pushedLoggers: [String] = {
+        func otel(_ logName: String, _ body: [String]) -> [String] {
+            [
+                "          - name: envoy.access_loggers.open_telemetry",
+                "            typed_config:",
+                "              \"@type\": type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig",
+                "              common_config:",
+                "                log_name: \(logName)",
+                "                transport_api_version: V3",
+                "                grpc_service: { envoy_grpc: { cluster_name: flagwatch_otlp } }",
+                "                buffer_flush_interval: 0.1s",
+            ] + body
+        }
+        let attribute = { (key: String, command: String) in
+            "                - { key: \(key), value: { string_value: \"\(command)\" } }"
+        }
+        return otel("otel_body", [
+            "              body:",
+            "                string_value: |",
+            "                  \(istioFormat)",
+        ]) + otel("otel_attributes", [
+            "              body: { string_value: \"%REQ(:METHOD)% %REQ(:PATH)%\" }",
+            "              attributes:",
+            "                values:",
+            attribute("start_time", "%START_TIME%"),
+            attribute("upstream_cluster", "%UPSTREAM_CLUSTER_RAW%"),
+            attribute("response_code", "%RESPONSE_CODE%"),
+            attribute("response_flags", "%RESPONSE_FLAGS%"),
+            attribute("response_code_details", "%RESPONSE_CODE_DETAILS%"),
+            attribute("upstream_transport_failure_reason", "%UPSTREAM_TRANSPORT_FAILURE_REASON%"),
+            attribute("route_name", "%ROUTE_NAME%"),
+        ]) + [
+            "          - name: envoy.access_loggers.http_grpc",
+            "            typed_config:",
+            "              \"@type\": type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig",
+            "              common_config:",
+            "                log_name: als_http",
+            "                transport_api_version: V3",
+            "                grpc_service: { envoy_grpc: { cluster_name: flagwatch_als } }",
+            "                buffer_flush_interval: 0.1s",
+        ]
+    }()
 
     /// Starts Envoy and waits until its listener accepts connections.
     func startEnvoy(configuration: String) throws {
@@ -253,7 +315,8 @@ final class EnvoyScenario {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: EnvoyScenario.binary!)
         process.arguments = ["-c", config.path, "--disable-hot-restart", "--concurrency", "1", "--log-level", "error",
-                             "--file-flush-interval-msec", "100"]
+                             "--file-flush-interval-msec", "100",
+                             "--service-node", "flagwatch-test", "--service-cluster", "edge"]
         let log = directory.appendingPathComponent("envoy.stderr")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: log)
