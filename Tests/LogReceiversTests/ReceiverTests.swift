@@ -1,0 +1,5 @@
+import Testing
+@testable import LogReceivers
+import ReceiverProtos
+import GRPCCore
+import GRPCNIOTransportHTTP2
