@@ -87,9 +87,9 @@ public struct JSONKeys: Sendable {
     public func contains(_ kind: FieldKind) -> Bool { kinds.contains(kind) }
 
     /// The kind a key names (an OTLP attribute's, say), or nil for keys flagwatch does not read.
-    public func kind(ofKey key: String) -> FieldKind? {
-        var key = key
-        return key.withUTF8 { bytes in bytes.isEmpty ? nil : lookup(UnsafeRawPointer(bytes.baseAddress!), 0, bytes.count) }
+    public func kind(ofKey key: UnsafeRawBufferPointer) -> FieldKind? {
+        guard let base = key.baseAddress, key.count > 0 else { return nil }
+        return lookup(base, 0, key.count)
     }
 
     @inline(__always)

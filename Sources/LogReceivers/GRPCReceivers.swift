@@ -40,8 +40,13 @@ extension BearerToken {
     }
 }
 
-/// OTLP/gRPC `LogsService/Export`.
-struct OTLPLogsGRPCService: LogsService.SimpleServiceProtocol {
+/// A message's bytes as they came, for a handler that reads them in place.
+struct SerializedBytes: MessageDeserializer {
+    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
+}
+
+/// OTLP/gRPC `LogsService/Export`, its requests read in place (`OTLPLogMapping.map(serialized:)`).
+struct OTLPLogsGRPCService: RegistrableRPCService {
     static let receiver = "otlp-grpc"
     let mapping: OTLPLogMapping
     let admission: Admission
@@ -51,17 +56,24 @@ struct OTLPLogsGRPCService: LogsService.SimpleServiceProtocol {
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         router.registerHandler(
             forMethod: LogsService.Method.Export.descriptor,
-            deserializer: CountingDeserializer<ExportLogsRequest>(receiver: Self.receiver, statistics: statistics),
+            deserializer: SerializedBytes(),
             serializer: ProtobufSerializer<ExportLogsResponse>(),
             handler: { request, context in
                 try token.check(request.metadata, receiver: Self.receiver, statistics: statistics)
-                return try await self.export(request: request, context: context)
+                let single = try await ServerRequest(stream: request)
+                return StreamingServerResponse(single: ServerResponse(message: try await export(single.message)))
             }
         )
     }
 
-    func export(request: ExportLogsRequest, context: ServerContext) async throws -> ExportLogsResponse {
-        let mapped = mapping.map(request)
+    func export(_ request: [UInt8]) async throws -> ExportLogsResponse {
+        let mapped: OTLPLogMapping.Mapped
+        do {
+            mapped = try request.withUnsafeBytes { (bytes) throws(WireReader.Malformed) in try mapping.map(serialized: bytes) }
+        } catch {
+            statistics.count(Self.receiver, .malformed)
+            throw RPCError(code: .invalidArgument, message: "flagwatch: an ExportLogsServiceRequest that does not decode: \(error)")
+        }
         guard await admission.admit(mapped.batches) else {
             statistics.count(Self.receiver, .refused)
             throw RPCError(code: .resourceExhausted,

@@ -104,20 +104,23 @@ private final class ExportHandler: ChannelInboundHandler {
             statistics.count(receiver, .malformed)
             return respond(context, head, .unsupportedMediaType, "Content-Type '\(contentType)': expected application/x-protobuf or application/json\n")
         }
-        let request: ExportLogsRequest
+        let handling = self.handling
+        let mapped: OTLPLogMapping.Mapped
         do {
-            var options = JSONDecodingOptions()
-            options.ignoreUnknownFields = true
-            request = json ? try ExportLogsRequest(jsonUTF8Bytes: bytes, options: options) : try ExportLogsRequest(serializedBytes: bytes)
+            if json {
+                var options = JSONDecodingOptions()
+                options.ignoreUnknownFields = true
+                mapped = try handling.mapping.map(ExportLogsRequest(jsonUTF8Bytes: bytes, options: options))
+            } else {
+                mapped = try bytes.withUnsafeBytes { (bytes) throws(WireReader.Malformed) in try handling.mapping.map(serialized: bytes) }
+            }
         } catch {
             statistics.count(receiver, .malformed)
             return respond(context, head, .badRequest, "an ExportLogsServiceRequest that does not decode: \(error)\n")
         }
-        let handling = self.handling
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         Task {
-            let mapped = handling.mapping.map(request)
             let admitted = await handling.admission.admit(mapped.batches)
             if admitted { statistics.accepted(receiver, recordsByInput: mapped.recordsByInput) } else { statistics.count(receiver, .refused) }
             loop.execute {

@@ -40,9 +40,18 @@ import TestSupport
             }
             group.wait()
         }
-        // Every record Envoy wrote to its file, and no more: the readiness probes count too.
+        // Every record Envoy wrote to its file, and no more: the readiness probes count too. The
+        // requests have all been answered; Envoy logs each as its stream ends and flushes every
+        // 100 ms, so the file's count is final once it stays the same for a second.
         let expected = 2 * (RealEnvoyTests.scenarios.count + 6)
         var lines = scenario.accessLogLines(atLeast: expected)
+        var settled = lines.count
+        while true {
+            usleep(1_000_000)
+            lines = scenario.accessLogLines(atLeast: expected, timeout: 0)
+            if lines.count == settled { break }
+            settled = lines.count
+        }
         let inputs = ["otlp-grpc/flagwatch-test/otel_body", "otlp-grpc/flagwatch-test/otel_attributes", "envoy-als/flagwatch-test/als_http"]
         let arrived = TailFixture.waitFor(timeout: 20) {
             lines = scenario.accessLogLines(atLeast: expected, timeout: 0)
