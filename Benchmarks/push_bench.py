@@ -10,8 +10,9 @@ once (1 000 Istio-format body lines each), over unary calls with several in flig
 Sections:
   throughput  offered 300 000 records/s for 20 s: records counted per second (from /metrics),
               flagwatch's CPU (cores, from /proc); then unpaced: the most it takes
-  overload    the inbox at 4 MiB, ten unpaced senders: records offered vs taken, refused
-              exports (RESOURCE_EXHAUSTED, retried by the senders), flagwatch's RSS over the run
+  overload    flagwatch held to a tenth of a core (a cgroup v1 CPU quota, when the machine lets
+              root make one), the inbox at 4 MiB, ten unpaced senders: records offered vs taken,
+              refused exports (RESOURCE_EXHAUSTED, sent again by the senders), RSS over the run
   latency     a breaching record sent (a new cluster's UF, rule for: 0) -> its alert line on
               flagwatch's stdout, with 100 000 healthy records/s of background load
 Prints one line per figure and writes them to Benchmarks/results/DATE-HOST/push.txt.
@@ -160,8 +161,27 @@ def throughput(binary, folder, seconds):
     measure(binary, folder, 0, seconds, "unpaced (the most it takes)", None)
 
 
+CGROUP = "/sys/fs/cgroup/cpu/flagwatch-push-bench"
+
+
+def throttle(pid, share):
+    """Limits `pid` to `share` of one core; False where no cgroup v1 CPU controller is writable."""
+    try:
+        os.makedirs(CGROUP, exist_ok=True)
+        with open(os.path.join(CGROUP, "cpu.cfs_period_us"), "w") as f:
+            f.write("100000")
+        with open(os.path.join(CGROUP, "cpu.cfs_quota_us"), "w") as f:
+            f.write(str(int(100000 * share)))
+        with open(os.path.join(CGROUP, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+        return True
+    except OSError:
+        return False
+
+
 def overload(binary, folder, seconds):
     tail, port, metrics = start_tail(binary, folder, ["--push-queue-bytes", str(4 << 20)])
+    throttled = throttle(tail.proc.pid, 0.1)
     rss = []
     sampling = True
 
@@ -178,10 +198,13 @@ def overload(binary, folder, seconds):
     total = wait_counted(metrics, accepted)
     sampling = False
     tail.stop()
+    if throttled:
+        os.rmdir(CGROUP)
+    report("overload RSS MiB every 5 s: " + " ".join(f"{v:.0f}" for _, v in rss[::10]))
     third = max(1, len(rss) // 3)
     first, last = max(v for _, v in rss[:third]), max(v for _, v in rss[-third:])
     ok = last <= first * 1.1 and refused > 0
-    report(f"overload: 10 senders unpaced for {elapsed:.0f} s: offered {offered / elapsed:,.0f} records/s (refused ones "
+    report(f"overload: flagwatch {'held to 0.1 core' if throttled else 'NOT throttled (no cgroup)'}, 10 senders unpaced for {elapsed:.0f} s: offered {offered / elapsed:,.0f} records/s (refused ones "
            f"sent again), taken {accepted / elapsed:,.0f}/s, counted {total:,.0f} of {accepted:,} accepted; "
            f"{refused} exports refused (RESOURCE_EXHAUSTED); peak RSS first third {first:.1f} MiB, last third "
            f"{last:.1f} MiB (target: senders refused, RSS not growing) {'MET' if ok and total == accepted else 'MISSED'}")
@@ -234,7 +257,8 @@ def main():
         if "throughput" in args.only:
             throughput(binary, folder, args.seconds)
         if "overload" in args.only:
-            overload(binary, folder, args.seconds)
+            # Long enough for the in-flight calls to reach their bound: RSS then stays flat.
+            overload(binary, folder, max(args.seconds, 60))
         if "latency" in args.only:
             latency(binary, folder, 100)
     out = args.out or os.path.join(subprocess.check_output(["bash", os.path.join(HERE, "results-dir.sh")], text=True).strip(), "push.txt")

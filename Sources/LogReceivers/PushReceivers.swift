@@ -36,7 +36,7 @@ public struct ReceiverSettings: Sendable {
     public var patience: Duration = .seconds(1)
     /// Concurrent calls per HTTP/2 connection: with the message limit, what one sender can
     /// hold in memory at once.
-    public var maxConcurrentStreams = 64
+    public var maxConcurrentStreams = 16
 
     public init() {}
 
