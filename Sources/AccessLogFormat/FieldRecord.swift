@@ -23,6 +23,8 @@ public struct FieldRecordWriter: Sendable {
     public init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
     public var isEmpty: Bool { count == 0 }
+    /// The record begun last has no field yet.
+    public var isRecordEmpty: Bool { recordStart >= 0 && bytes.count == recordStart + 4 }
 
     public mutating func beginRecord() {
         recordStart = bytes.count

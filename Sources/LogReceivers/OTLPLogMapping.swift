@@ -130,6 +130,8 @@ struct OTLPLogMapping: Sendable {
         }
         // Envoy's logger sets a record's time to its request's start.
         if !sawTime, nanos != 0 { writer.number(.startTime, Int64(nanos / 1000)) }
+        // Counted keys whose values hold nothing usable: a record that lacks every field, not one lost.
+        if writer.isRecordEmpty { writer.text(.other, "") }
         writer.endRecord()
     }
 

@@ -92,6 +92,8 @@ public final class PushReceivers: Sendable {
                 config: .defaults { config in
                     config.rpc.maxRequestPayloadSize = settings.maxMessageBytes
                     config.http2.maxConcurrentStreams = settings.maxConcurrentStreams
+                    // The OpenTelemetry Collector's exporters compress with gzip by default.
+                    config.compression.enabledAlgorithms = [.gzip, .deflate]
                 })
             let server = GRPCServer(transport: transport, services: entry.services)
             let failure = Mutex<String?>(nil)

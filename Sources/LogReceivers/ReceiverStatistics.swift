@@ -8,7 +8,8 @@ public final class ReceiverStatistics: Sendable {
         case accepted
         /// The inbox stayed full past the patience: `RESOURCE_EXHAUSTED` or 429.
         case refused
-        /// Did not decode, or was larger than the limit.
+        /// Did not decode, or (over HTTP) was larger than the limit. A gRPC message past the limit
+        /// is refused by the transport before flagwatch sees it, and counted nowhere here.
         case malformed
         /// No or a wrong bearer token.
         case unauthorized

@@ -95,7 +95,7 @@ import TestSupport
 
     @Test(.enabled(if: PushedInputTests.sdkInstalled, "no .build/venv: bash Tests/run.sh installs the OpenTelemetry SDK"),
           .timeLimit(.minutes(2)))
-    func theOpenTelemetrySDKExportsOverGRPCAndHTTP() throws {
+    func theOpenTelemetrySDKExportsOverGRPCGzippedGRPCAndHTTP() throws {
         let directory = try TailFixture.directory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let failing = (0..<40).map { TailFixture.line($0, cluster: "outbound|8080||payments.shop.svc.cluster.local", flags: "UF", code: 503) }
@@ -108,7 +108,7 @@ import TestSupport
         let grpc = try #require(PushedInputTests.port(of: "otlp-grpc", in: tail.stderr))
         let http = try #require(PushedInputTests.port(of: "otlp-http", in: tail.stderr))
         for arguments in [["grpc", "http://127.0.0.1:\(grpc)"], ["http", "http://127.0.0.1:\(http)/v1/logs"],
-                          ["grpc", "http://127.0.0.1:\(grpc)", "--attributes"]]
+                          ["grpc", "http://127.0.0.1:\(grpc)", "--attributes", "--gzip"]]
         {
             let sender = Repository.root.appendingPathComponent("Tests/FlagwatchCLITests/Support/otel_sender.py").path
             let run = try ChildProcess.run([PushedInputTests.python, sender, arguments[0], arguments[1], lines.path] + arguments.dropFirst(2))

@@ -1,9 +1,10 @@
 """Sends access-log lines to flagwatch with the OpenTelemetry Python SDK's OTLP log exporter.
 
-Usage: otel_sender.py grpc|http ENDPOINT LINES_FILE [--attributes]
+Usage: otel_sender.py grpc|http ENDPOINT LINES_FILE [--attributes] [--gzip]
 Each line becomes one log record through the SDK's logging handler: its body, or, with
 --attributes, an `upstream_cluster`/`response_flags`/`response_code` attribute set parsed from
-the Istio line (as Istio's logFormat.labels sends them) and a body of no access-log shape.
+the Istio line (as Istio's logFormat.labels sends them) and a body of no access-log shape;
+--gzip compresses the gRPC messages (the OpenTelemetry Collector's default).
 Exits 0 once the exporter reports every record exported.
 """
 import logging
@@ -19,7 +20,9 @@ def main():
     attributes = "--attributes" in sys.argv[4:]
     if transport == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-        exporter = OTLPLogExporter(endpoint=endpoint, insecure=True)
+        import grpc
+        compression = grpc.Compression.Gzip if "--gzip" in sys.argv[4:] else None
+        exporter = OTLPLogExporter(endpoint=endpoint, insecure=True, compression=compression)
     else:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
         exporter = OTLPLogExporter(endpoint=endpoint)
