@@ -97,14 +97,17 @@ public final class PushReceivers: Sendable {
                 })
             let server = GRPCServer(transport: transport, services: entry.services)
             let failure = Mutex<String?>(nil)
-            serving.append(Task {
+            let task = Task {
                 do { try await server.serve() } catch { failure.withLock { $0 = "\(error)" } }
-            })
+            }
+            serving.append(task)
             servers.append(server)
             let port: Result<GRPCNIOTransportCore.SocketAddress, any Error> = PushReceivers.wait {
                 do {
                     return .success(try await transport.listeningAddress)
                 } catch {
+                    // Serving ended with the reason (a port in use, say): wait for it to be kept.
+                    await task.value
                     return .failure(error)
                 }
             }

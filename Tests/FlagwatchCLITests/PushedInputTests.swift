@@ -163,3 +163,62 @@ import TestSupport
         }
     }
 }
+
+/// The receivers over TLS, with a bearer token read from a file, as a sender outside the node
+/// reaches them.
+@Suite struct PushedInputSecurityTests {
+    @Test(.enabled(if: PushedInputTests.sdkInstalled, "no .build/venv: bash Tests/run.sh installs grpcio"), .timeLimit(.minutes(1)))
+    func sendersOverTLSNeedTheTokenFromTheFile() throws {
+        let directory = try TailFixture.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
+        let made = try ChildProcess.run(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+                                         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try #require(made.status == 0, "\(String(decoding: made.stderr, as: UTF8.self))")
+        let token = directory.appendingPathComponent("token")
+        try "s3cret\n".write(to: token, atomically: true, encoding: .utf8)
+        let report = directory.appendingPathComponent("report.json")
+        let tail = try TailProcess(["--no-state", "--otlp-grpc", "0", "--otlp-http", "0", "--push-tls-cert", certificate, "--push-tls-key", key,
+                                    "--push-token-file", token.path, "--report", report.path], in: directory, name: "tls")
+        try #require(TailFixture.waitFor { tail.stderr.contains("otlp-http receiving on") }, "\(tail.stderr)")
+        let grpc = try #require(PushedInputTests.port(of: "otlp-grpc", in: tail.stderr))
+        let http = try #require(PushedInputTests.port(of: "otlp-http", in: tail.stderr))
+
+        let body = #"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"edge"}}]},"scopeLogs":[{"scope":{"name":"access"},"logRecords":[{"body":{"stringValue":"LINE"}}]}]}]}"#
+            .replacingOccurrences(of: "LINE", with: TailFixture.line(1, flags: "UF", code: 503).dropLast().replacingOccurrences(of: "\"", with: "\\\""))
+        func post(_ headers: [String]) throws -> String {
+            let run = try ChildProcess.run(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "--cacert", certificate,
+                                            "-H", "Content-Type: application/json", "--data-binary", body] + headers.flatMap { ["-H", $0] }
+                                           + ["https://127.0.0.1:\(http)/v1/logs"])
+            return String(decoding: run.stdout, as: UTF8.self)
+        }
+        #expect(try post([]) == "401")
+        #expect(try post(["Authorization: Bearer wrong"]) == "401")
+        #expect(try post(["Authorization: Bearer s3cret"]) == "200")
+
+        let client = """
+            import sys, grpc
+            from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+            request = ExportLogsServiceRequest()
+            scope = request.resource_logs.add().scope_logs.add()
+            scope.scope.name = "access"
+            scope.log_records.add().body.string_value = sys.argv[3]
+            channel = grpc.secure_channel("127.0.0.1:" + sys.argv[1], grpc.ssl_channel_credentials(open(sys.argv[2], "rb").read()))
+            export = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+            for token in ["wrong", "s3cret"]:
+                try:
+                    export(request.SerializeToString(), metadata=[("authorization", "Bearer " + token)], timeout=10)
+                    print(token, "OK")
+                except grpc.RpcError as error:
+                    print(token, error.code().name)
+            """
+        let run = try ChildProcess.run([PushedInputTests.python, "-c", client, "\(grpc)", certificate, String(TailFixture.line(2, flags: "UF", code: 503).dropLast())])
+        #expect(String(decoding: run.stdout, as: UTF8.self) == "wrong UNAUTHENTICATED\ns3cret OK\n", "\(String(decoding: run.stderr, as: UTF8.self))")
+        #expect(tail.stop() == 0, "\(tail.stderr)")
+
+        let byPath = Dictionary(uniqueKeysWithValues: (try TailFixture.report(report)["inputs"] as? [[String: Any]] ?? []).map {
+            ($0["path"] as? String ?? "?", $0["records"] as? Int ?? -1)
+        })
+        #expect(byPath == ["otlp-http/edge/access": 1, "otlp-grpc/unknown/access": 1])
+    }
+}
