@@ -142,25 +142,43 @@ package final class BucketRuns {
             order.append((Int64(cell[0]) | Int64(Int32(bitPattern: cell[1])) << 32, Int32(i)))
         }
         order.sort { $0.bucket < $1.bucket }
-        // Written in a new buffer that then takes the old one's place.
-        let sorted = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity * stride)
+        // Cells move into sorted order in place, cycle by cycle (a second buffer of cells was
+        // the peak of a scan's memory): position k takes the cell at `order[k].index`, and a
+        // position placed is marked by pointing at itself.
+        let held = UnsafeMutablePointer<UInt32>.allocate(capacity: stride)
+        defer { held.deallocate() }
+        for start in 0..<count where Int(order[start].index) != start {
+            held.update(from: cells + start &* stride, count: stride)
+            var position = start
+            while true {
+                let source = Int(order[position].index)
+                order[position].index = Int32(position)
+                if source == start {
+                    (cells + position &* stride).update(from: held, count: stride)
+                    break
+                }
+                (cells + position &* stride).update(from: cells + source &* stride, count: stride)
+                position = source
+            }
+        }
+        // Cells of one (bucket, key) are now in one bucket's stretch: add them up, compacting
+        // towards the front (a cell is written only at or before where it is read).
         forgetLastCells()
         var written = 0
-        for entry in order {
-            let source = cells + Int(entry.index) &* stride
+        for i in 0..<count {
+            let source = cells + i &* stride
             let key = Int(source[2])
-            if lastBucket[key] == entry.bucket {
-                let target = sorted + lastCell[key] &* stride
+            let bucket = Int64(source[0]) | Int64(Int32(bitPattern: source[1])) << 32
+            if lastBucket[key] == bucket {
+                let target = cells + lastCell[key] &* stride
                 for lane in 3..<stride { target[lane] &+= source[lane] }
             } else {
-                (sorted + written &* stride).update(from: source, count: stride)
-                lastBucket[key] = entry.bucket
+                if written != i { (cells + written &* stride).update(from: source, count: stride) }
+                lastBucket[key] = bucket
                 lastCell[key] = written
                 written += 1
             }
         }
-        cells.deallocate()
-        cells = sorted
         count = written
     }
 }
